@@ -1,0 +1,40 @@
+/**
+ * @mailhole/core: a real SMTP/ESMTP sink for tests.
+ *
+ * @example
+ * import { startSink } from '@mailhole/core';
+ * const sink = await startSink();
+ * // point the code under test at sink.host / sink.port, send, then:
+ * await sink.waitFor(1);
+ * await sink.close();
+ */
+export { startSink, Sink } from './server/sink.js';
+export type { StartOptions, TlsFault, ClientTlsSettings } from './server/sink.js';
+export type { SinkOptions, TlsMode, CaptureLevel, CertificateInput } from './server/options.js';
+export { WaitTimeoutError, describeRecord } from './record/recorder.js';
+export type {
+  SinkStats,
+  Mark,
+  DeliveryFilter,
+  DeliveryPredicate,
+  WaitTarget,
+  WaitOptions,
+  SessionEnd,
+} from './record/recorder.js';
+export type { DeliveryRecord, ReplyRecord } from './record/records.js';
+export { reply, formatReply, replyToString } from './protocol/reply.js';
+export type { Reply } from './protocol/reply.js';
+export type {
+  Stage,
+  StageContext,
+  Decision,
+  StagePolicy,
+  FiredFault,
+  TlsInfo,
+  BodyType,
+  AuthProvider,
+  SaslExchange,
+  SaslStep,
+} from './protocol/types.js';
+export { testCertificate, faultCertificate, writeCaFile, defaultCacheDir } from './tls/certificates.js';
+export type { ServerCertificate, CertificateFault, CertificateOptions } from './tls/certificates.js';

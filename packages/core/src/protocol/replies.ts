@@ -1,0 +1,96 @@
+import { type Reply, reply } from './reply.js';
+
+/**
+ * Every reply the engine sends, in one place: a reply's text is never typed twice.
+ * Constant replies are frozen objects whose wire bytes are cached after first use.
+ */
+export const replies = {
+  greeting: (hostname: string): Reply => reply(220, undefined, `${hostname} ESMTP mailhole ready`),
+  lmtpGreeting: (hostname: string): Reply => reply(220, undefined, `${hostname} LMTP mailhole ready`),
+  helo: (hostname: string, clientName: string): Reply => reply(250, undefined, `${hostname} greets ${clientName}`),
+  ehlo: (hostname: string, clientName: string, keywords: readonly string[]): Reply =>
+    reply(250, undefined, [`${hostname} greets ${clientName}`, ...keywords]),
+  ok: reply(250, '2.0.0', 'OK'),
+  resetOk: reply(250, '2.0.0', 'Reset: transaction discarded'),
+  senderOk: reply(250, '2.1.0', 'Sender OK'),
+  recipientOk: reply(250, '2.1.5', 'Recipient OK'),
+  startData: reply(354, undefined, 'Start mail input; end with <CRLF>.<CRLF>'),
+  accepted: (id: string): Reply => reply(250, '2.0.0', `Message accepted as ${id} (and forgotten)`),
+  chunkOk: (octets: number): Reply => reply(250, '2.0.0', `${octets} octets received`),
+  bye: reply(221, '2.0.0', 'Bye'),
+  vrfy: reply(252, '2.0.0', 'Cannot VRFY user, but will accept message for delivery'),
+  help: reply(214, '2.0.0', 'Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT (RFC 5321)'),
+  startTls: reply(220, '2.0.0', 'Ready to start TLS'),
+
+  unknownCommand: (verb: string): Reply => reply(500, '5.5.2', `Command not recognized: "${printable(verb)}"`),
+  commandTooLong: (limit: number): Reply =>
+    reply(500, '5.5.2', `Command line too long: the limit is ${limit} octets (option maxCommandLineLength)`),
+  controlBytes: reply(500, '5.5.2', 'Command contains a NUL or control byte'),
+  badUtf8: reply(500, '5.5.2', 'Command is not valid UTF-8'),
+  syntax: (usage: string): Reply => reply(501, '5.5.4', `Syntax: ${usage}`),
+  badAddress: (what: 'sender' | 'recipient', why: string): Reply =>
+    reply(501, '5.5.4', `Bad ${what} address syntax: ${why}`),
+  badParameter: (why: string): Reply => reply(501, '5.5.4', why),
+  unknownParameter: (name: string): Reply =>
+    reply(555, '5.5.4', `Parameter ${printable(name)} is not recognized or not implemented`),
+  utf8NotAllowed: (what: 'sender' | 'recipient'): Reply =>
+    reply(553, '5.6.7', `Non-ASCII ${what} address needs the SMTPUTF8 parameter on MAIL FROM`),
+  noArguments: (verb: string): Reply => reply(501, '5.5.4', `${verb} takes no arguments`),
+
+  heloFirst: reply(503, '5.5.1', 'Bad sequence of commands: send EHLO or HELO first'),
+  mailFirst: reply(503, '5.5.1', 'Bad sequence of commands: send MAIL FROM first'),
+  nestedMail: reply(503, '5.5.1', 'Bad sequence of commands: MAIL FROM already given (send RSET to start over)'),
+  rcptFirst: reply(503, '5.5.1', 'Bad sequence of commands: send RCPT TO first'),
+  noValidRecipients: reply(554, '5.5.1', 'No valid recipients: every RCPT TO was refused'),
+  dataAfterBdat: reply(503, '5.5.1', 'Bad sequence of commands: DATA cannot follow BDAT in one transaction'),
+  binaryNeedsBdat: reply(503, '5.5.1', 'BODY=BINARYMIME needs BDAT, not DATA (RFC 3030)'),
+  chunkAfterFailure: reply(503, '5.5.1', 'Bad sequence of commands: an earlier BDAT chunk failed; send RSET'),
+  tlsAlready: reply(503, '5.5.1', 'Bad sequence of commands: TLS is already active'),
+  tlsNotAvailable: reply(502, '5.5.1', 'STARTTLS is not offered here (start the sink with tls: "starttls" or "both")'),
+  tlsRequired: reply(530, '5.7.0', 'Must issue a STARTTLS command first'),
+  notImplemented: (verb: string): Reply => reply(502, '5.5.1', `${verb} is not implemented`),
+  notSmtp: reply(421, '4.7.0', 'This is an SMTP server, not an HTTP server: closing the connection'),
+  wrongGreeting: (expected: string): Reply => reply(500, '5.5.1', `This listener speaks ${expected}: send ${expected === 'LMTP' ? 'LHLO' : 'EHLO'}`),
+
+  authRequired: reply(530, '5.7.0', 'Authentication required: send AUTH first'),
+  authNotOffered: reply(502, '5.5.1', 'AUTH is not offered here (start the sink with the auth option)'),
+  authAlready: reply(503, '5.5.1', 'Bad sequence of commands: already authenticated'),
+  authInTransaction: reply(503, '5.5.1', 'Bad sequence of commands: AUTH is not allowed during a mail transaction'),
+  authMechanism: (name: string): Reply => reply(504, '5.5.4', `Unrecognized authentication mechanism: ${printable(name, 32)}`),
+  authNeedsTls: reply(538, '5.7.11', 'Encryption required for requested authentication mechanism: send STARTTLS first'),
+  authChallenge: (challenge: string): Reply => reply(334, undefined, challenge),
+  authOk: reply(235, '2.7.0', 'Authentication successful'),
+  authFailed: reply(535, '5.7.8', 'Authentication credentials invalid'),
+  authCancelled: reply(501, '5.0.0', 'Authentication cancelled by the client'),
+  authBadBase64: reply(501, '5.5.2', 'Cannot decode the AUTH response: it is not valid base64'),
+  authTooLong: reply(500, '5.5.6', 'AUTH response too long'),
+
+  messageTooBig: (limit: number): Reply =>
+    reply(552, '5.3.4', `Message size exceeds the limit of ${limit} octets (option maxMessageSize)`),
+  declaredTooBig: (limit: number): Reply =>
+    reply(552, '5.3.4', `Declared message size exceeds the limit of ${limit} octets (option maxMessageSize)`),
+  lineTooLong: (limit: number): Reply =>
+    reply(
+      554,
+      '5.6.0',
+      `Message has a line longer than ${limit} octets (RFC 5321 4.5.3.1.6; option maxDataLineLength)`,
+    ),
+  tooManyRecipients: (limit: number): Reply =>
+    reply(452, '4.5.3', `Too many recipients: the limit is ${limit} per message (option maxRecipients)`),
+
+  idleTimeout: (seconds: number): Reply =>
+    reply(421, '4.4.2', `Idle for ${seconds} s: closing the connection (option idleTimeout)`),
+  tooManyConnections: (limit: number): Reply =>
+    reply(421, '4.7.0', `Too many connections: the limit is ${limit} (option maxConnections)`),
+  tooManyErrors: (limit: number): Reply =>
+    reply(421, '4.7.0', `Too many invalid commands (${limit}): closing the connection (option maxInvalidCommands)`),
+  chunkLost: reply(421, '4.5.0', 'Cannot find the end of a BDAT chunk without a valid size: closing the connection'),
+  shuttingDown: reply(421, '4.3.2', 'Sink is closing: service not available'),
+} as const;
+
+/** Printable ASCII for echoing client input back without control bytes or unbounded length. */
+export function printable(text: string, max = 64): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control bytes is the point
+  const clean = text.replace(/[\x00-\x1f\x7f]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
