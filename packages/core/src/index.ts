@@ -22,6 +22,8 @@ export type {
   SessionEnd,
 } from './record/recorder.js';
 export type { DeliveryRecord, ReplyRecord } from './record/records.js';
+export { SinkView } from './record/view.js';
+export type { ViewScope, SinkAddress } from './record/view.js';
 export { reply, formatReply, replyToString } from './protocol/reply.js';
 export type { Reply } from './protocol/reply.js';
 export type {

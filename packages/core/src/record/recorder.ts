@@ -132,6 +132,11 @@ export class Recorder extends EventEmitter implements SessionObserver {
     super();
   }
 
+  /** True when delivery records are kept (capture is not `count`). */
+  get keepsRecords(): boolean {
+    return this.options.keepRecords;
+  }
+
   /** Accepted deliveries since start or the last reset. */
   get accepted(): number {
     return this.counters.accepted;

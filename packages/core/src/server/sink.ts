@@ -16,6 +16,7 @@ import {
   type WaitTarget,
 } from '../record/recorder.js';
 import { type CertificateFault, faultCertificate, testCertificate, writeCaFile } from '../tls/certificates.js';
+import { SinkView, type ViewScope } from '../record/view.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { type ResolvedOptions, resolveOptions, type SinkOptions } from './options.js';
 
@@ -116,6 +117,15 @@ export class Sink {
   /** Accepted deliveries after `mark` (exact, even when old records were dropped). */
   acceptedSince(mark: Mark): number {
     return this.recorder.acceptedSince(mark);
+  }
+
+  /**
+   * A per-test window: counts only what comes after now, optionally only mail to/from an address.
+   *
+   * @example const mine = sink.view({ to: 'user-7@test' }); await send(); await mine.waitFor(1);
+   */
+  view(scope?: ViewScope): SinkView {
+    return new SinkView(this.recorder, this, scope);
   }
 
   /** Kept delivery records (accepted ones unless the filter says `includeRejected`), oldest first. */

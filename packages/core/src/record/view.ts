@@ -1,0 +1,113 @@
+import type { DeliveryRecord } from './records.js';
+import {
+  compileFilter,
+  type DeliveryFilter,
+  type DeliveryPredicate,
+  type Mark,
+  type Recorder,
+  type WaitOptions,
+  type WaitTarget,
+} from './recorder.js';
+
+/** Which deliveries a view sees: those after its mark, optionally only to/from an address. */
+export interface ViewScope {
+  /** Only deliveries to this envelope recipient (concurrent tests on one sink don't see each other's mail). */
+  to?: string;
+  /** Only deliveries from this envelope sender. */
+  from?: string;
+}
+
+/** Where a sink listens, shared by sinks and views. */
+export interface SinkAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  readonly tlsPort: number | undefined;
+  readonly ca: string | undefined;
+}
+
+/**
+ * A per-test window on a sink: `accepted`, `deliveries()` and `waitFor()` count only what came
+ * after the view's mark (and matches its scope). `reset()` moves the mark to now.
+ *
+ * @example const view = sink.view(); await send(); expect(view.accepted).toBe(1);
+ */
+export class SinkView implements SinkAddress {
+  private start: Mark;
+
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly address: SinkAddress,
+    readonly scope: ViewScope = {},
+  ) {
+    this.start = recorder.mark();
+    if ((scope.to !== undefined || scope.from !== undefined) && !recorder.keepsRecords) {
+      throw new TypeError('sink.view({ to, from }) needs delivery records: start the sink with capture "envelope" or "full", not "count"');
+    }
+  }
+
+  get host(): string {
+    return this.address.host;
+  }
+  get port(): number {
+    return this.address.port;
+  }
+  get url(): string {
+    return this.address.url;
+  }
+  get tlsPort(): number | undefined {
+    return this.address.tlsPort;
+  }
+  get ca(): string | undefined {
+    return this.address.ca;
+  }
+
+  /** The mark this view counts from. */
+  get mark(): Mark {
+    return this.start;
+  }
+
+  /** Accepted deliveries in this view. */
+  get accepted(): number {
+    if (this.scope.to === undefined && this.scope.from === undefined) return this.recorder.acceptedSince(this.start);
+    return this.deliveries().length;
+  }
+
+  /** Kept delivery records in this view, oldest first. */
+  deliveries(filter: DeliveryFilter | DeliveryPredicate = {}): DeliveryRecord[] {
+    const inScope = compileFilter({ ...this.scope, since: this.start, includeRejected: true });
+    if (typeof filter === 'function') return this.recorder.deliveries((r) => inScope(r) && filter(r));
+    return this.recorder.deliveries({ ...filter, ...this.scopeFilter() });
+  }
+
+  /** Like `sink.waitFor`, counting only this view's deliveries. */
+  waitFor(target: WaitTarget, options: WaitOptions = {}): Promise<DeliveryRecord[]> {
+    const scoped = this.scope.to !== undefined || this.scope.from !== undefined;
+    if (typeof target === 'number' && scoped) {
+      return this.recorder.waitFor(this.scopeFilter(), { ...options, count: target, since: this.start });
+    }
+    if (typeof target === 'object') return this.recorder.waitFor({ ...target, ...this.scopeFilter() }, options);
+    if (typeof target === 'function') {
+      const inScope = compileFilter({ ...this.scope, since: this.start });
+      return this.recorder.waitFor((r) => inScope(r) && target(r), options);
+    }
+    return this.recorder.waitFor(target, { ...options, since: this.start });
+  }
+
+  /** Starts counting afresh from now. */
+  reset(): void {
+    this.start = this.recorder.mark();
+  }
+
+  /** What the sink saw, for failure messages. */
+  describe(): string {
+    return this.recorder.describe();
+  }
+
+  private scopeFilter(): DeliveryFilter {
+    const f: DeliveryFilter = { since: this.start };
+    if (this.scope.to !== undefined) f.to = this.scope.to;
+    if (this.scope.from !== undefined) f.from = this.scope.from;
+    return f;
+  }
+}
