@@ -66,7 +66,9 @@ export function parsePath(text: string, options: { nullAllowed: boolean; utf8: b
     }
     return { ok: false, reason: 'missing "@domain"' };
   }
-  if (text.charCodeAt(p) !== 0x40 /* @ */) return { ok: false, reason: 'unexpected character in the local part' };
+  if (text.charCodeAt(p) !== 0x40 /* @ */) {
+    return failure('unexpected character in the local part', text, p, options.utf8);
+  }
   p++;
 
   const end = text.indexOf('>', p);
@@ -128,7 +130,7 @@ function scanLocalPart(text: string, p: number, utf8: boolean): { start: number;
       p++;
     } else break;
   }
-  if (p === start) return 'empty local part';
+  if (p === start) return text.charCodeAt(p) === 0x2e ? 'local part starts with a dot' : 'empty local part';
   if (atomLength === 0) return 'local part ends with a dot or has two dots in a row';
   return { start, end: p };
 }

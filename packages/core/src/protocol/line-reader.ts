@@ -35,15 +35,12 @@ export class CommandLineReader {
       this.overflowing = false;
       return { tooLong: true, next: lf + 1 };
     }
-    let line: Buffer;
-    if (this.pending !== undefined) {
-      line = Buffer.concat([this.pending, chunk.subarray(pos, lf)]);
-      this.pending = undefined;
-    } else {
-      line = chunk.subarray(pos, lf);
-    }
-    // The limit counts the CRLF, as RFC 5321 §4.5.3.1.4 does.
-    if (line.length + 1 > this.limit) return { tooLong: true, next: lf + 1 };
+    const pending = this.pending;
+    this.pending = undefined;
+    // The limit counts the CRLF, as RFC 5321 §4.5.3.1.4 does; checked before joining, so an
+    // over-long line is never copied.
+    if ((pending?.length ?? 0) + (lf - pos) + 1 > this.limit) return { tooLong: true, next: lf + 1 };
+    let line = pending === undefined ? chunk.subarray(pos, lf) : Buffer.concat([pending, chunk.subarray(pos, lf)]);
     // Clients that end commands with a bare LF are tolerated (every MTA does); the CR is not part of the line.
     if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
     return { line, next: lf + 1 };
@@ -64,6 +61,9 @@ export class CommandLineReader {
       return;
     }
     // Copy: the socket's chunk must not be pinned by a few bytes of a partial line.
-    this.pending = this.pending === undefined ? Buffer.from(chunk.subarray(from, to)) : Buffer.concat([this.pending, chunk.subarray(from, to)]);
+    this.pending =
+      this.pending === undefined
+        ? Buffer.from(chunk.subarray(from, to))
+        : Buffer.concat([this.pending, chunk.subarray(from, to)]);
   }
 }

@@ -38,6 +38,7 @@ export const replies = {
   noArguments: (verb: string): Reply => reply(501, '5.5.4', `${verb} takes no arguments`),
 
   heloFirst: reply(503, '5.5.1', 'Bad sequence of commands: send EHLO or HELO first'),
+  noService: reply(503, '5.5.1', 'Bad sequence of commands: this session was refused at the greeting; send QUIT'),
   mailFirst: reply(503, '5.5.1', 'Bad sequence of commands: send MAIL FROM first'),
   nestedMail: reply(503, '5.5.1', 'Bad sequence of commands: MAIL FROM already given (send RSET to start over)'),
   rcptFirst: reply(503, '5.5.1', 'Bad sequence of commands: send RCPT TO first'),
@@ -50,13 +51,15 @@ export const replies = {
   tlsRequired: reply(530, '5.7.0', 'Must issue a STARTTLS command first'),
   notImplemented: (verb: string): Reply => reply(502, '5.5.1', `${verb} is not implemented`),
   notSmtp: reply(421, '4.7.0', 'This is an SMTP server, not an HTTP server: closing the connection'),
-  wrongGreeting: (expected: string): Reply => reply(500, '5.5.1', `This listener speaks ${expected}: send ${expected === 'LMTP' ? 'LHLO' : 'EHLO'}`),
+  wrongGreeting: (expected: string): Reply =>
+    reply(500, '5.5.1', `This listener speaks ${expected}: send ${expected === 'LMTP' ? 'LHLO' : 'EHLO'}`),
 
   authRequired: reply(530, '5.7.0', 'Authentication required: send AUTH first'),
   authNotOffered: reply(502, '5.5.1', 'AUTH is not offered here (start the sink with the auth option)'),
   authAlready: reply(503, '5.5.1', 'Bad sequence of commands: already authenticated'),
   authInTransaction: reply(503, '5.5.1', 'Bad sequence of commands: AUTH is not allowed during a mail transaction'),
-  authMechanism: (name: string): Reply => reply(504, '5.5.4', `Unrecognized authentication mechanism: ${printable(name, 32)}`),
+  authMechanism: (name: string): Reply =>
+    reply(504, '5.5.4', `Unrecognized authentication mechanism: ${printable(name, 32)}`),
   authNeedsTls: reply(538, '5.7.11', 'Encryption required for requested authentication mechanism: send STARTTLS first'),
   authChallenge: (challenge: string): Reply => reply(334, undefined, challenge),
   authOk: reply(235, '2.7.0', 'Authentication successful'),

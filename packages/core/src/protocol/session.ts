@@ -45,6 +45,12 @@ export interface SessionOptions {
 
 type Mode = 'command' | 'data' | 'bdat' | 'auth' | 'tls' | 'closed';
 
+/** Why the BDAT chunk being read will be refused once its octets are in; `invalid` counts toward maxInvalidCommands. */
+interface ChunkRefusal {
+  reply: Reply;
+  invalid: boolean;
+}
+
 const HEADER_LIMIT = 64 * 1024;
 const SASL_LINE_LIMIT = 12 * 1024;
 const HTTP_VERBS = new Set(['GET', 'POST', 'PUT', 'HEAD', 'CONNECT', 'OPTIONS', 'DELETE', 'PATCH']);
@@ -83,6 +89,7 @@ export class SmtpSession {
   private bdatFailed: Reply | undefined;
   private bdatSize = 0;
   private bdatTooBig = false;
+  private chunkRefusal: ChunkRefusal | undefined;
 
   private sasl: SaslExchange | undefined;
   private faults: Delivery['faults'] = [];
@@ -109,7 +116,9 @@ export class SmtpSession {
 
   /** Sends the greeting (RFC 5321 §4.3.1). */
   start(): void {
-    const greeting = this.options.lmtp ? replies.lmtpGreeting(this.options.hostname) : replies.greeting(this.options.hostname);
+    const greeting = this.options.lmtp
+      ? replies.lmtpGreeting(this.options.hostname)
+      : replies.greeting(this.options.hostname);
     const final = this.respond('connect', greeting);
     // A 554 greeting means "no service": RFC 5321 §3.1 wants the server to wait for QUIT then.
     if (final !== undefined && !isPositive(final)) this.refusedAll = true;
@@ -162,6 +171,8 @@ export class SmtpSession {
   /** The connection finished the TLS handshake after STARTTLS: the session starts over (RFC 3207 §4.2). */
   tlsStarted(info: TlsInfo): void {
     this.tls = info;
+    // A session ended during the handshake (idle timeout, shutdown) stays ended.
+    if (this.mode === 'closed') return;
     this.lines.clear();
     this.greeted = false;
     this.esmtp = false;
@@ -198,13 +209,14 @@ export class SmtpSession {
     const verb = (space < 0 ? text : text.slice(0, space)).toUpperCase();
     const args = space < 0 ? '' : text.slice(space + 1);
 
+    // A refused BDAT still announces its octets: they are read past, never run as commands.
     if (this.refusedAll && verb !== 'QUIT') {
-      this.invalid(verb, replies.heloFirst);
-      return;
+      if (verb === 'BDAT') return this.bdat(args, { reply: replies.noService, invalid: true });
+      return this.invalid(verb, replies.noService);
     }
     if (this.options.requireTls && this.tls === undefined && !BEFORE_TLS.has(verb) && isKnownVerb(verb)) {
-      this.refuse(verb, replies.tlsRequired);
-      return;
+      if (verb === 'BDAT') return this.bdat(args, { reply: replies.tlsRequired, invalid: false });
+      return this.refuse(verb, replies.tlsRequired);
     }
     switch (verb) {
       case 'EHLO':
@@ -224,7 +236,9 @@ export class SmtpSession {
       case 'NOOP':
         return this.reply(replies.ok);
       case 'VRFY':
-        return args.trim() === '' ? this.invalid(verb, replies.syntax('VRFY <user or address>')) : this.reply(replies.vrfy);
+        return args.trim() === ''
+          ? this.invalid(verb, replies.syntax('VRFY <user or address>'))
+          : this.reply(replies.vrfy);
       case 'HELP':
         return this.reply(replies.help);
       case 'QUIT':
@@ -237,7 +251,7 @@ export class SmtpSession {
         if (HTTP_VERBS.has(verb)) {
           this.terminate(replies.notSmtp);
         } else if (UNIMPLEMENTED.has(verb)) {
-          this.reply(replies.notImplemented(verb));
+          this.refuse(verb, replies.notImplemented(verb));
         } else {
           this.invalid(verb, replies.unknownCommand(verb));
         }
@@ -334,7 +348,8 @@ export class SmtpSession {
   private mailParameter(tx: Transaction, p: EsmtpParameter): Reply | undefined {
     switch (p.name) {
       case 'SIZE': {
-        if (p.value === undefined || !/^\d{1,20}$/.test(p.value)) return replies.badParameter('SIZE needs a number of octets');
+        if (p.value === undefined || !/^\d{1,20}$/.test(p.value))
+          return replies.badParameter('SIZE needs a number of octets');
         const declared = Number(p.value);
         const max = this.options.maxMessageSize;
         if (max > 0 && declared > max) return replies.declaredTooBig(max);
@@ -382,7 +397,8 @@ export class SmtpSession {
       this.observer.transactionStarted(this.transaction, this.connection);
     }
     const tx = this.transaction;
-    if (args.slice(0, 3).toUpperCase() !== 'TO:') return this.invalid('RCPT', replies.syntax('RCPT TO:<address> [parameters]'));
+    if (args.slice(0, 3).toUpperCase() !== 'TO:')
+      return this.invalid('RCPT', replies.syntax('RCPT TO:<address> [parameters]'));
     const parsed = parsePath(args.slice(3), { nullAllowed: false, utf8: true });
     if (!parsed.ok) return this.invalid('RCPT', replies.badAddress('recipient', parsed.reason));
     const address = parsed.path.address;
@@ -395,7 +411,10 @@ export class SmtpSession {
         const values = (p.value ?? '').toUpperCase().split(',');
         const valid = values.every((v) => v === 'SUCCESS' || v === 'FAILURE' || v === 'DELAY' || v === 'NEVER');
         if (!valid || (values.includes('NEVER') && values.length > 1)) {
-          return this.invalid('RCPT', replies.badParameter('NOTIFY must be NEVER, or a list of SUCCESS, FAILURE, DELAY'));
+          return this.invalid(
+            'RCPT',
+            replies.badParameter('NOTIFY must be NEVER, or a list of SUCCESS, FAILURE, DELAY'),
+          );
         }
         recipient.notify = values;
       } else if (p.name === 'ORCPT') {
@@ -447,7 +466,8 @@ export class SmtpSession {
     if (!this.greeted && !this.options.lenient) return replies.heloFirst;
     const tx = this.transaction;
     if (tx === undefined) return replies.mailFirst;
-    if (tx.recipients.length === 0 && !this.options.lenient) {
+    // LMTP answers a message once per recipient: with none, the client would wait for replies that never come.
+    if (tx.recipients.length === 0 && (!this.options.lenient || this.options.lmtp)) {
       return tx.rejectedRecipients.length > 0 ? replies.noValidRecipients : replies.rcptFirst;
     }
     return undefined;
@@ -486,7 +506,8 @@ export class SmtpSession {
     this.finishMessage(tx, proposed, 'DATA', id);
   }
 
-  private bdat(args: string): void {
+  /** `refusal` refuses the chunk before it starts (TLS required, no service); its octets are still read. */
+  private bdat(args: string, refusal?: ChunkRefusal): void {
     const m = /^(\d{1,15})(?: +(LAST))? *$/i.exec(args);
     if (m === null) {
       // Without a valid size the chunk cannot be skipped: the stream is lost, so say so and close.
@@ -497,22 +518,29 @@ export class SmtpSession {
     this.bdatRemaining = Number(m[1]);
     this.bdatLast = m[2] !== undefined;
     this.mode = 'bdat';
-    if (!this.bdatStarted && this.bdatFailed === undefined) {
-      const refusal = this.messageRefusal();
-      if (refusal !== undefined) {
-        this.bdatFailed = refusal;
-      } else {
-        this.bdatStarted = true;
-        this.bdatSize = 0;
-        this.bdatTooBig = false;
-        this.openMessage(this.transaction as Transaction);
+    this.chunkRefusal = refusal;
+    if (refusal === undefined) {
+      if (this.bdatFailed !== undefined) {
+        // RFC 3030 §2: after a failed chunk every further BDAT is refused until RSET.
+        this.chunkRefusal = { reply: replies.chunkAfterFailure, invalid: true };
+      } else if (!this.bdatStarted) {
+        const sequence = this.messageRefusal();
+        if (sequence !== undefined) {
+          // Only this chunk is refused: no message started, so a BDAT after the missing RCPT may start one.
+          this.chunkRefusal = { reply: sequence, invalid: true };
+        } else {
+          this.bdatStarted = true;
+          this.bdatSize = 0;
+          this.bdatTooBig = false;
+          this.openMessage(this.transaction as Transaction);
+        }
       }
     }
     if (this.bdatRemaining === 0) this.endOfChunk();
   }
 
   private chunkOctets(chunk: Buffer, from: number, to: number): void {
-    if (this.bdatFailed !== undefined || !this.bdatStarted) return;
+    if (this.chunkRefusal !== undefined) return;
     const n = to - from;
     this.bdatSize += n;
     const max = this.options.maxMessageSize;
@@ -527,13 +555,14 @@ export class SmtpSession {
 
   private endOfChunk(): void {
     this.mode = 'command';
-    const octets = this.bdatLastChunkSize();
-    if (this.bdatFailed !== undefined) {
-      // RFC 3030 §2: after a failed chunk every further BDAT is refused until RSET; the octets were read.
-      const failure = this.bdatStarted ? replies.chunkAfterFailure : this.bdatFailed;
-      this.invalid('BDAT', failure);
+    const refusal = this.chunkRefusal;
+    if (refusal !== undefined) {
+      this.chunkRefusal = undefined;
+      if (refusal.invalid) this.invalid('BDAT', refusal.reply);
+      else this.refuse('BDAT', refusal.reply);
       return;
     }
+    const octets = this.bdatLastChunkSize();
     const tx = this.transaction as Transaction;
     if (this.bdatTooBig) {
       const refusal = replies.messageTooBig(this.options.maxMessageSize);
@@ -566,6 +595,8 @@ export class SmtpSession {
   private finishMessage(tx: Transaction, proposed: Reply, via: 'DATA' | 'BDAT', id: string): void {
     const headers = this.headers?.result();
     const writer = this.writer;
+    // Taken before resetTransaction replaces the list: the faults of this transaction, the final one included.
+    const faults = this.faults;
     this.writer = undefined;
     this.headers = undefined;
     const build = (reply: Reply, accepted: boolean, lmtpReplies?: Delivery['lmtpReplies']): Delivery => {
@@ -588,7 +619,7 @@ export class SmtpSession {
         user: this.user,
         connection: this.connection,
         time: Date.now(),
-        faults: this.faults,
+        faults,
       };
       if (tx.envid !== undefined) delivery.envid = tx.envid;
       if (tx.ret !== undefined) delivery.ret = tx.ret;
@@ -599,27 +630,35 @@ export class SmtpSession {
     };
 
     if (this.options.lmtp) {
-      // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
+      // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order. Each goes out right after its
+      // own decision, so a delay decided for one recipient holds back that reply and the ones after it.
       const results: NonNullable<Delivery['lmtpReplies']> = [];
+      let last: Extract<SessionOutput, { type: 'reply' }> | undefined;
+      let then: Decision['then'];
+      let dropped = false;
       for (const r of tx.recipients) {
         const final = this.decideOnly('message', proposed, r.address, headers);
         if (final === undefined) {
-          this.resetTransaction();
-          return;
+          dropped = true;
+          break;
         }
         results.push({ address: r.address, reply: final.reply });
-        if (final.then !== undefined) break;
-      }
-      const anyAccepted = results.some((r) => isPositive(r.reply));
-      for (let i = 0; i < results.length; i++) {
-        const r = results[i] as { address: string; reply: Reply };
-        if (i === results.length - 1) {
-          this.output.push({ type: 'reply', reply: r.reply, delivery: build(r.reply, anyAccepted, results) });
-        } else {
-          this.output.push({ type: 'reply', reply: r.reply });
+        last = { type: 'reply', reply: final.reply };
+        this.output.push(last);
+        if (final.then !== undefined) {
+          // The connection ends after this reply: later recipients get none (the client treats them as failed).
+          then = final.then;
+          break;
         }
       }
+      if (last !== undefined) {
+        // The delivery rides on the last reply the client gets, whatever ended the loop.
+        const anyAccepted = results.some((r) => isPositive(r.reply));
+        last.delivery = build(last.reply, anyAccepted, results);
+        if (!anyAccepted) this.observer.refused(via, last.reply, this.connection);
+      }
       this.resetTransaction();
+      if (!dropped) this.after(then);
       return;
     }
 
@@ -665,8 +704,15 @@ export class SmtpSession {
     if (this.transaction !== undefined) return this.invalid('AUTH', replies.authInTransaction);
     if (provider.requireTls && this.tls === undefined) return this.refuse('AUTH', replies.authNeedsTls);
     const [mechanism = '', initial, extra] = args.trim().split(/ +/);
-    if (mechanism === '' || extra !== undefined) return this.invalid('AUTH', replies.syntax('AUTH <mechanism> [initial-response]'));
-    const exchange = provider.begin(mechanism.toUpperCase(), this.context('auth', undefined, undefined));
+    if (mechanism === '' || extra !== undefined)
+      return this.invalid('AUTH', replies.syntax('AUTH <mechanism> [initial-response]'));
+    let exchange: SaslExchange | undefined;
+    try {
+      exchange = provider.begin(mechanism.toUpperCase(), this.context('auth', undefined, undefined));
+    } catch {
+      // A throwing provider is its own bug: the client sees a failed AUTH and the session goes on.
+      return this.refuse('AUTH', replies.authFailed);
+    }
     if (exchange === undefined) return this.invalid('AUTH', replies.authMechanism(mechanism));
     this.sasl = exchange;
     this.mode = 'auth';
@@ -746,17 +792,21 @@ export class SmtpSession {
       this.faults.push(decision.fault);
       this.observer.faultFired(decision.fault, this.connection);
     }
-    if (decision.delayMs !== undefined && decision.delayMs > 0) this.output.push({ type: 'delay', ms: decision.delayMs });
+    if (decision.delayMs !== undefined && decision.delayMs > 0)
+      this.output.push({ type: 'delay', ms: decision.delayMs });
     if (decision.throttleBytesPerSecond !== undefined) {
       this.output.push({ type: 'throttle', bytesPerSecond: decision.throttleBytesPerSecond });
     }
-    if (decision.stallAfterBytes !== undefined) this.output.push({ type: 'stall', afterBytes: decision.stallAfterBytes });
+    if (decision.stallAfterBytes !== undefined)
+      this.output.push({ type: 'stall', afterBytes: decision.stallAfterBytes });
     if (decision.then === 'reset' || decision.then === 'silent-close') {
       this.mode = 'closed';
       this.output.push({ type: decision.then === 'reset' ? 'reset' : 'close' });
       return undefined;
     }
-    return { reply: decision.reply ?? proposed, then: decision.then };
+    const reply = decision.reply ?? proposed;
+    // RFC 5321 §3.8: 421 closes the channel, whoever chose it (a policy, an X-Mailhole-Reply header).
+    return { reply, then: reply.code === 421 && decision.then === undefined ? 'close' : decision.then };
   }
 
   /** Decides, sends the reply and applies what follows. Returns the reply sent, or `undefined` if dropped. */
@@ -805,6 +855,7 @@ export class SmtpSession {
     this.bdatSize = 0;
     this.bdatChunkStart = 0;
     this.bdatTooBig = false;
+    this.chunkRefusal = undefined;
     if (this.faults.length > 0) this.faults = [];
   }
 }
@@ -837,20 +888,44 @@ class HeaderCollector {
   private parts: Buffer[] = [];
   private length = 0;
   private done = false;
+  /** The last octets seen, so an empty line split across chunks still ends the collection. */
+  private tail: Buffer = Buffer.alloc(0);
 
   add(chunk: Buffer): void {
     if (this.done) return;
     const room = HEADER_LIMIT - this.length;
     const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (part.length === 0) return;
+    const first = this.length === 0;
     this.parts.push(Buffer.from(part));
     this.length += part.length;
-    if (this.length >= HEADER_LIMIT || part.includes('\r\n\r\n') || part.includes('\n\n')) this.done = true;
+    const seam = Buffer.concat([this.tail, part.subarray(0, 2)]);
+    this.tail =
+      part.length >= 2 ? Buffer.from(part.subarray(part.length - 2)) : seam.subarray(Math.max(0, seam.length - 2));
+    const ended = (first && headerSectionLength(part) === 0) || hasEmptyLine(seam) || hasEmptyLine(part);
+    if (ended || this.length >= HEADER_LIMIT) this.done = true;
   }
 
   result(): Buffer {
     const all = Buffer.concat(this.parts);
-    let end = all.indexOf('\r\n\r\n');
-    if (end < 0) end = all.indexOf('\n\n');
-    return end < 0 ? all : all.subarray(0, end + 2);
+    const end = headerSectionLength(all);
+    return end < 0 ? all : all.subarray(0, end);
   }
+}
+
+/**
+ * Octets of the header section up to and including its last line ending, or -1 when the empty
+ * line that ends it is not in `data`. Lines may end in CRLF or a bare LF (RFC 5322 §2.1).
+ */
+function headerSectionLength(data: Buffer): number {
+  if (data[0] === 0x0a || (data[0] === 0x0d && data[1] === 0x0a)) return 0;
+  const lf = data.indexOf('\n\n');
+  const crlf = data.indexOf('\n\r\n');
+  const end = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
+  return end < 0 ? -1 : end + 1;
+}
+
+/** An empty line is a line ending right after a line ending: "\n\n" or "\n\r\n". */
+function hasEmptyLine(data: Buffer): boolean {
+  return data.includes('\n\n') || data.includes('\n\r\n');
 }

@@ -4,17 +4,7 @@ import type { Reply } from './reply.js';
  * The points of a session at which the sink decides what to answer. Behaviours (modes, delays,
  * faults) attach to these; `message` is the final reply to DATA or BDAT LAST.
  */
-export type Stage =
-  | 'connect'
-  | 'helo'
-  | 'starttls'
-  | 'auth'
-  | 'mail'
-  | 'rcpt'
-  | 'data'
-  | 'message'
-  | 'rset'
-  | 'quit';
+export type Stage = 'connect' | 'helo' | 'starttls' | 'auth' | 'mail' | 'rcpt' | 'data' | 'message' | 'rset' | 'quit';
 
 /** Declared body type from `MAIL FROM:<…> BODY=…` (RFC 6152, RFC 3030). */
 export type BodyType = '7BIT' | '8BITMIME' | 'BINARYMIME';
@@ -115,10 +105,7 @@ export interface StagePolicy {
 }
 
 /** One step of a SASL exchange (RFC 4954). */
-export type SaslStep =
-  | { challenge: string }
-  | { user: string }
-  | { reject: Reply };
+export type SaslStep = { challenge: string } | { user: string } | { reject: Reply };
 
 /** One AUTH attempt: `respond(null)` is called first when the client sent no initial response. */
 export interface SaslExchange {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { clearTimeout, setTimeout } from 'node:timers';
 import type { Reply } from '../protocol/reply.js';
 import { replyToString } from '../protocol/reply.js';
 import type {
@@ -35,7 +36,25 @@ export interface SinkStats {
   faults: number;
   /** Delivery records dropped to stay within `maxRecords` (counted, never silently lost). */
   evictedRecords: number;
+  /** Messages whose content is kept right now (capture `full`). */
+  capturedMessages: number;
+  /** Octets of message content kept right now (capture `full`), at most `maxCaptureBytes`. */
+  capturedBytes: number;
+  /** Captured messages dropped to stay within `maxRecords` or `maxCaptureBytes`. */
+  evictedMessages: number;
+  /** Octets of the captured messages dropped to stay within the limits. */
+  evictedBytes: number;
+  /** Accepted messages whose content was not kept: larger than `maxCaptureBytes` or `maxMessageSize`. */
+  uncapturedMessages: number;
 }
+
+/** The capture counters, kept by the capture store through `Recorder.count`. */
+export type CaptureCounter =
+  | 'capturedMessages'
+  | 'capturedBytes'
+  | 'evictedMessages'
+  | 'evictedBytes'
+  | 'uncapturedMessages';
 
 /** A point in a sink's history: count or wait for what came after it (per-test accounting). */
 export interface Mark {
@@ -73,6 +92,8 @@ export interface WaitOptions {
   since?: Mark;
   /** With a predicate or filter: how many matches to wait for (default 1). */
   count?: number;
+  /** Abandons the wait (it rejects with the signal's reason), e.g. when an HTTP long-poll client leaves. */
+  signal?: AbortSignal;
 }
 
 /** Thrown when `waitFor` times out; `message` says what did arrive. */
@@ -167,6 +188,11 @@ export class Recorder extends EventEmitter implements SessionObserver {
     return this.lastEnd;
   }
 
+  /** Adds to a capture counter (the capture store keeps them here so `stats()` and `reset()` see them). */
+  count(counter: CaptureCounter, delta: number): void {
+    this.counters[counter] += delta;
+  }
+
   reset(): void {
     const active = this.counters.activeConnections;
     this.counters = zeroStats();
@@ -179,7 +205,8 @@ export class Recorder extends EventEmitter implements SessionObserver {
 
   transactionStarted(transaction: Transaction, connection: ConnectionInfo): void {
     this.counters.transactions++;
-    if (this.listenerCount('transaction') > 0) this.emit('transaction', { sender: transaction.sender, connectionId: connection.id });
+    if (this.listenerCount('transaction') > 0)
+      this.emit('transaction', { sender: transaction.sender, connectionId: connection.id });
   }
 
   recipient(address: string, accepted: boolean, reply: Reply, connection: ConnectionInfo): void {
@@ -240,7 +267,8 @@ export class Recorder extends EventEmitter implements SessionObserver {
       c.rejected++;
     }
     this.seq++;
-    const needRecord = this.options.keepRecords || this.options.onDelivery !== undefined || this.listenerCount('delivery') > 0;
+    const needRecord =
+      this.options.keepRecords || this.options.onDelivery !== undefined || this.listenerCount('delivery') > 0;
     if (needRecord) {
       const record = toDeliveryRecord(delivery, this.seq);
       if (this.options.keepRecords) {
@@ -275,7 +303,11 @@ export class Recorder extends EventEmitter implements SessionObserver {
     const since = options.since;
     const wanted = typeof target === 'number' ? target : (options.count ?? 1);
     const filter: DeliveryFilter | DeliveryPredicate =
-      typeof target === 'object' ? { ...target, ...(since ? { since } : {}) } : typeof target === 'function' ? target : {};
+      typeof target === 'object'
+        ? { ...target, ...(since ? { since } : {}) }
+        : typeof target === 'function'
+          ? target
+          : {};
     const matches = (): DeliveryRecord[] => {
       let list = this.deliveries(filter);
       if (since !== undefined && typeof target === 'function') list = list.filter((r) => r.seq > since.seq);
@@ -289,28 +321,47 @@ export class Recorder extends EventEmitter implements SessionObserver {
       return matches().length >= wanted;
     };
 
+    const signal = options.signal;
     return new Promise<DeliveryRecord[]>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
       if (reached()) {
         resolve(matches());
         return;
       }
       let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        this.waiters.delete(waiter);
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
       const waiter: Waiter = {
         check: () => {
           if (!reached()) return false;
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           resolve(matches());
           return true;
         },
         fail: (error) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
       };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(waiter);
       timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        const got = typeof target === 'number' ? (since === undefined ? this.counters.accepted : this.acceptedSince(since)) : matches().length;
+        signal?.removeEventListener('abort', onAbort);
+        const got =
+          typeof target === 'number'
+            ? since === undefined
+              ? this.counters.accepted
+              : this.acceptedSince(since)
+            : matches().length;
         reject(new WaitTimeoutError(this.describeTimeout(timeout, wanted, got, target), wanted, got));
       }, timeout);
     });
@@ -322,20 +373,35 @@ export class Recorder extends EventEmitter implements SessionObserver {
     this.waiters.clear();
   }
 
-  /** A report of what arrived, for timeouts and failed assertions. */
-  describe(limit = 5): string {
+  /** Records matching a raw predicate, rejected ones included (views combine filters with it). */
+  select(match: (record: DeliveryRecord) => boolean): DeliveryRecord[] {
+    return this.records.filter(match);
+  }
+
+  /**
+   * A report of what arrived, for timeouts and failed assertions. With `since`, only the
+   * records after that mark are listed (a per-test view's window).
+   */
+  describe(options: { limit?: number; since?: Mark } = {}): string {
+    const limit = options.limit ?? 5;
     const lines: string[] = [];
     const c = this.counters;
     lines.push(
       `The sink saw ${c.connections} connection(s), ${c.transactions} transaction(s), ${c.accepted} accepted and ${c.rejected} rejected deliveries.`,
     );
-    const recent = this.records.slice(-limit);
+    const since = options.since;
+    const window = since === undefined ? this.records : this.records.filter((r) => r.seq > since.seq);
+    if (since !== undefined) {
+      lines.push(`Since this test's mark: ${this.acceptedSince(since)} accepted; ${window.length} record(s):`);
+    }
+    const recent = window.slice(-limit);
     for (const r of recent) lines.push(`  ${describeRecord(r)}`);
-    if (this.records.length > recent.length) lines.push(`  … and ${this.records.length - recent.length} earlier record(s)`);
+    if (window.length > recent.length) lines.push(`  … and ${window.length - recent.length} earlier record(s)`);
     const end = this.lastEnd;
     if (end !== undefined) {
       const what = end.lastRefusal ?? end.lastReply;
-      if (what !== undefined) lines.push(`The last session (connection #${end.connectionId} from ${end.client}) ended with ${what}.`);
+      if (what !== undefined)
+        lines.push(`The last session (connection #${end.connectionId} from ${end.client}) ended with ${what}.`);
     } else if (c.connections === 0) {
       lines.push('No client connected: is the sender pointed at this sink (host and port)?');
     }
@@ -347,7 +413,8 @@ export class Recorder extends EventEmitter implements SessionObserver {
       typeof target === 'number'
         ? `${got} of ${wanted} deliveries`
         : `${got} of ${wanted} matching deliveries (${typeof target === 'function' ? 'predicate' : JSON.stringify(target)})`;
-    return `waitFor timed out after ${timeout} ms with ${what}.\n${this.describe()}`;
+    const since = typeof target === 'object' ? target.since : undefined;
+    return `waitFor timed out after ${timeout} ms with ${what}.\n${this.describe(since ? { since } : {})}`;
   }
 }
 
@@ -394,5 +461,10 @@ function zeroStats(): SinkStats {
     receivedBytes: 0,
     faults: 0,
     evictedRecords: 0,
+    capturedMessages: 0,
+    capturedBytes: 0,
+    evictedMessages: 0,
+    evictedBytes: 0,
+    uncapturedMessages: 0,
   };
 }

@@ -55,7 +55,9 @@ export interface DeliveryRecord {
 
 export function toReplyRecord(reply: Reply): ReplyRecord {
   const text = typeof reply.text === 'string' ? reply.text : reply.text.join('\n');
-  return reply.enhanced === undefined ? { code: reply.code, text } : { code: reply.code, enhanced: reply.enhanced, text };
+  return reply.enhanced === undefined
+    ? { code: reply.code, text }
+    : { code: reply.code, enhanced: reply.enhanced, text };
 }
 
 export function replyRecordToString(reply: ReplyRecord): string {

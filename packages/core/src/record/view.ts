@@ -1,4 +1,3 @@
-import type { DeliveryRecord } from './records.js';
 import {
   compileFilter,
   type DeliveryFilter,
@@ -8,6 +7,7 @@ import {
   type WaitOptions,
   type WaitTarget,
 } from './recorder.js';
+import type { DeliveryRecord } from './records.js';
 
 /** Which deliveries a view sees: those after its mark, optionally only to/from an address. */
 export interface ViewScope {
@@ -42,7 +42,9 @@ export class SinkView implements SinkAddress {
   ) {
     this.start = recorder.mark();
     if ((scope.to !== undefined || scope.from !== undefined) && !recorder.keepsRecords) {
-      throw new TypeError('sink.view({ to, from }) needs delivery records: start the sink with capture "envelope" or "full", not "count"');
+      throw new TypeError(
+        'sink.view({ to, from }) needs delivery records: start the sink with capture "envelope" or "full", not "count"',
+      );
     }
   }
 
@@ -75,9 +77,11 @@ export class SinkView implements SinkAddress {
 
   /** Kept delivery records in this view, oldest first. */
   deliveries(filter: DeliveryFilter | DeliveryPredicate = {}): DeliveryRecord[] {
-    const inScope = compileFilter({ ...this.scope, since: this.start, includeRejected: true });
-    if (typeof filter === 'function') return this.recorder.deliveries((r) => inScope(r) && filter(r));
-    return this.recorder.deliveries({ ...filter, ...this.scopeFilter() });
+    // The view's scope and the caller's filter both apply: a view for ada asked for grace's mail sees none.
+    const inScope = compileFilter({ ...this.scopeFilter(), includeRejected: true });
+    if (typeof filter === 'function') return this.recorder.select((r) => r.accepted && inScope(r) && filter(r));
+    const wanted = compileFilter(filter);
+    return this.recorder.select((r) => inScope(r) && wanted(r));
   }
 
   /** Like `sink.waitFor`, counting only this view's deliveries. */
@@ -86,11 +90,12 @@ export class SinkView implements SinkAddress {
     if (typeof target === 'number' && scoped) {
       return this.recorder.waitFor(this.scopeFilter(), { ...options, count: target, since: this.start });
     }
-    if (typeof target === 'object') return this.recorder.waitFor({ ...target, ...this.scopeFilter() }, options);
-    if (typeof target === 'function') {
-      const inScope = compileFilter({ ...this.scope, since: this.start });
-      return this.recorder.waitFor((r) => inScope(r) && target(r), options);
+    const inScope = compileFilter(this.scopeFilter());
+    if (typeof target === 'object') {
+      const wanted = compileFilter(target);
+      return this.recorder.waitFor((r) => inScope(r) && wanted(r), { ...options, since: this.start });
     }
+    if (typeof target === 'function') return this.recorder.waitFor((r) => inScope(r) && target(r), options);
     return this.recorder.waitFor(target, { ...options, since: this.start });
   }
 
@@ -101,7 +106,7 @@ export class SinkView implements SinkAddress {
 
   /** What the sink saw, for failure messages. */
   describe(): string {
-    return this.recorder.describe();
+    return this.recorder.describe({ since: this.start });
   }
 
   private scopeFilter(): DeliveryFilter {

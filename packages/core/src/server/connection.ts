@@ -1,10 +1,12 @@
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import { clearTimeout, setTimeout } from 'node:timers';
+import { type SecureContext, TLSSocket } from 'node:tls';
 import { replies } from '../protocol/replies.js';
 import { encodeReply, type Reply, reply } from '../protocol/reply.js';
 import type { SmtpSession } from '../protocol/session.js';
 import type { Delivery, TlsInfo } from '../protocol/types.js';
 import type { Recorder } from '../record/recorder.js';
+import { refuseHandshake } from '../tls/handshake-fault.js';
 
 /** What a connection needs from its sink. */
 export interface ConnectionHost {
@@ -21,7 +23,11 @@ export interface ConnectionHost {
   internalError(error: unknown): void;
 }
 
-const internalErrorReply = reply(421, '4.3.0', 'Internal error in the sink: closing the connection (see the sink\'s "error" event)');
+const internalErrorReply = reply(
+  421,
+  '4.3.0',
+  'Internal error in the sink: closing the connection (see the sink\'s "error" event)',
+);
 /** Replies waiting in the socket past this pause reading, so a client that never reads cannot grow memory. */
 const WRITE_HIGH_WATER = 256 * 1024;
 
@@ -210,7 +216,13 @@ export class Connection {
     while (this.backlog.length > 0 && this.waiting === undefined && !this.ended && !this.upgrading) {
       this.feed(this.backlog.shift() as Buffer);
     }
-    if (this.waiting === undefined && !this.ended && !this.upgrading && !this.pausedForWrites && this.stallAfter !== 0) {
+    if (
+      this.waiting === undefined &&
+      !this.ended &&
+      !this.upgrading &&
+      !this.pausedForWrites &&
+      this.stallAfter !== 0
+    ) {
       this.socket.resume();
     }
   }
@@ -222,13 +234,6 @@ export class Connection {
       this.drain();
       return;
     }
-    if (this.host.handshakeFault) {
-      // The client expects a ServerHello and gets bytes that are not TLS.
-      this.ended = true;
-      this.socket.end('mailhole: TLS handshake failure (tlsFault: "handshake")\r\n');
-      setTimeout(() => this.socket.destroy(), 1000).unref();
-      return;
-    }
     this.upgrading = true;
     // Anything the client pipelined after STARTTLS in plaintext is thrown away (CVE-2011-0411).
     this.backlog = [];
@@ -237,13 +242,21 @@ export class Connection {
     plain.removeAllListeners('timeout');
     plain.removeAllListeners('drain');
     plain.removeAllListeners('close');
+    // From here the handshake timer below watches the connection; the plain socket's would fire unheard.
+    plain.setTimeout(0);
+    plain.on('close', () => this.onClose());
+    const handshakeTimeout = (): void => this.destroy();
+    if (this.host.handshakeFault) {
+      refuseHandshake(plain);
+      plain.setTimeout(this.host.idleTimeout, handshakeTimeout);
+      return;
+    }
     const secure = new TLSSocket(plain, {
       isServer: true,
       secureContext: context,
       requestCert: false,
     });
     this.socket = secure;
-    plain.on('close', () => this.onClose());
     secure.on('error', () => this.destroy());
     secure.once('secure', () => {
       this.upgrading = false;
@@ -253,10 +266,12 @@ export class Connection {
         mode: 'starttls',
       };
       this.session.tlsStarted(info);
+      // Idle from now on means an idle session, which gets its 421 from onIdle.
+      secure.removeListener('timeout', handshakeTimeout);
       this.attach(secure);
       secure.setTimeout(this.host.idleTimeout);
     });
-    secure.setTimeout(this.host.idleTimeout, () => this.destroy());
+    secure.setTimeout(this.host.idleTimeout, handshakeTimeout);
   }
 
   private onIdle(): void {
@@ -264,7 +279,8 @@ export class Connection {
     if (this.waiting !== undefined) return;
     this.session.output.length = 0;
     this.cursor = 0;
-    this.session.idleTimeout(Math.round(this.host.idleTimeout / 1000));
+    // Not rounded: a 300 ms test timeout must not be reported as "Idle for 0 s".
+    this.session.idleTimeout(this.host.idleTimeout / 1000);
     this.drain();
     this.destroy();
   }

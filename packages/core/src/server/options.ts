@@ -1,4 +1,10 @@
 import { isIP } from 'node:net';
+import {
+  BEHAVIOUR_OPTIONS,
+  type BehaviourOptions,
+  type ResolvedBehaviour,
+  resolveBehaviour,
+} from '../behaviour/options.js';
 import type { AuthProvider, StagePolicy } from '../protocol/types.js';
 
 /** Which TLS the sink speaks: none (plain SMTP, the default), STARTTLS, implicit TLS, or both. */
@@ -21,7 +27,7 @@ export interface CertificateInput {
  * Options of `startSink`. Every limit has a safe default; invalid values throw a `TypeError`
  * or `RangeError` that names the option.
  */
-export interface SinkOptions {
+export interface SinkOptions extends BehaviourOptions {
   /** Address to bind. Default `127.0.0.1` (loopback): the sink never listens beyond it unless told. */
   host?: string;
   /** Plain SMTP port; 0 (default) lets the OS pick a free one, read it back from `sink.port`. */
@@ -64,10 +70,13 @@ export interface SinkOptions {
   capture?: CaptureLevel;
   /** How many delivery records to keep; older ones are dropped and counted. Default 1000. */
   maxRecords?: number;
-  /** Decides replies per stage (modes, delays, faults). Usually built by the behaviour options. */
+  /** With capture `full`: octets of message content kept at most (oldest dropped first, counted). Default 64 MiB. */
+  maxCaptureBytes?: number;
+  /**
+   * Your own reply policy, for what the behaviour options (mode, delay, faults …) cannot say:
+   * asked at every stage after the fault rules; a decision it returns wins over modes and delays.
+   */
   policy?: StagePolicy;
-  /** AUTH policy; AUTH is not offered without it. */
-  auth?: AuthProvider;
 }
 
 export interface ResolvedOptions {
@@ -92,8 +101,12 @@ export interface ResolvedOptions {
   lmtp: boolean;
   capture: CaptureLevel;
   maxRecords: number;
+  maxCaptureBytes: number;
   policy: StagePolicy | undefined;
+  /** Built from the `auth` and `requireAuth` options. */
   auth: AuthProvider | undefined;
+  /** Modes, delays, header switches, initial fault rules, seed. */
+  behaviour: ResolvedBehaviour;
 }
 
 const KNOWN = new Set([
@@ -118,8 +131,9 @@ const KNOWN = new Set([
   'lmtp',
   'capture',
   'maxRecords',
+  'maxCaptureBytes',
   'policy',
-  'auth',
+  ...BEHAVIOUR_OPTIONS,
 ]);
 
 /** Applies defaults and checks every option, throwing an error that names the bad one. */
@@ -133,10 +147,13 @@ export function resolveOptions(options: SinkOptions = {}, extraKeys: ReadonlySet
     }
   }
   const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '') throw new TypeError('startSink: option "host" must be a non-empty string such as "127.0.0.1" or "::1"');
+  if (typeof host !== 'string' || host === '')
+    throw new TypeError('startSink: option "host" must be a non-empty string such as "127.0.0.1" or "::1"');
   const tls = options.tls ?? 'none';
   if (!['none', 'starttls', 'implicit', 'both'].includes(tls)) {
-    throw new TypeError(`startSink: option "tls" must be "none", "starttls", "implicit" or "both", got ${JSON.stringify(tls)}`);
+    throw new TypeError(
+      `startSink: option "tls" must be "none", "starttls", "implicit" or "both", got ${JSON.stringify(tls)}`,
+    );
   }
   const requireTls = bool(options.requireTls, 'requireTls', false);
   if (requireTls && tls !== 'starttls' && tls !== 'both') {
@@ -144,24 +161,34 @@ export function resolveOptions(options: SinkOptions = {}, extraKeys: ReadonlySet
   }
   const capture = options.capture ?? 'envelope';
   if (!['count', 'envelope', 'full'].includes(capture)) {
-    throw new TypeError(`startSink: option "capture" must be "count", "envelope" or "full", got ${JSON.stringify(capture)}`);
+    throw new TypeError(
+      `startSink: option "capture" must be "count", "envelope" or "full", got ${JSON.stringify(capture)}`,
+    );
   }
   const minTlsVersion = options.minTlsVersion ?? 'TLSv1.2';
   if (minTlsVersion !== 'TLSv1.2' && minTlsVersion !== 'TLSv1.3') {
-    throw new TypeError(`startSink: option "minTlsVersion" must be "TLSv1.2" or "TLSv1.3", got ${JSON.stringify(minTlsVersion)}`);
+    throw new TypeError(
+      `startSink: option "minTlsVersion" must be "TLSv1.2" or "TLSv1.3", got ${JSON.stringify(minTlsVersion)}`,
+    );
   }
   const hostname = options.hostname ?? 'localhost';
   if (typeof hostname !== 'string' || !/^[A-Za-z0-9.\-[\]:]+$/.test(hostname)) {
-    throw new TypeError(`startSink: option "hostname" must be a host name such as "mail.test", got ${JSON.stringify(hostname)}`);
+    throw new TypeError(
+      `startSink: option "hostname" must be a host name such as "mail.test", got ${JSON.stringify(hostname)}`,
+    );
   }
   const tlsHostnames = options.tlsHostnames ?? [];
-  if (!Array.isArray(tlsHostnames) || !tlsHostnames.every((h) => typeof h === 'string' && (isIP(h) > 0 || /^[A-Za-z0-9.*-]+$/.test(h)))) {
+  if (
+    !Array.isArray(tlsHostnames) ||
+    !tlsHostnames.every((h) => typeof h === 'string' && (isIP(h) > 0 || /^[A-Za-z0-9.*-]+$/.test(h)))
+  ) {
     throw new TypeError('startSink: option "tlsHostnames" must be an array of host names or IP addresses');
   }
   const certificate = options.certificate;
   if (certificate !== undefined && (certificate.key === undefined || certificate.cert === undefined)) {
     throw new TypeError('startSink: option "certificate" needs both "key" and "cert" (PEM)');
   }
+  const behaviour = resolveBehaviour(options, { hostname, tls });
   return {
     host,
     port: port(options.port, 'port'),
@@ -184,15 +211,19 @@ export function resolveOptions(options: SinkOptions = {}, extraKeys: ReadonlySet
     lmtp: bool(options.lmtp, 'lmtp', false),
     capture,
     maxRecords: int(options.maxRecords, 'maxRecords', 1000, 0),
+    maxCaptureBytes: int(options.maxCaptureBytes, 'maxCaptureBytes', 64 * 1024 * 1024, 1),
     policy: options.policy,
-    auth: options.auth,
+    auth: behaviour.auth,
+    behaviour,
   };
 }
 
 function port(value: unknown, name: string): number {
   if (value === undefined) return 0;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new RangeError(`startSink: option "${name}" must be a port number from 0 to 65535 (0 = any free port), got ${JSON.stringify(value)}`);
+    throw new RangeError(
+      `startSink: option "${name}" must be a port number from 0 to 65535 (0 = any free port), got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -207,6 +238,7 @@ function int(value: unknown, name: string, fallback: number, min: number): numbe
 
 function bool(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new TypeError(`startSink: option "${name}" must be true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean')
+    throw new TypeError(`startSink: option "${name}" must be true or false, got ${JSON.stringify(value)}`);
   return value;
 }

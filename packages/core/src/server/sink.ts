@@ -1,11 +1,17 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
-import { SmtpSession, type SessionOptions } from '../protocol/session.js';
+import type { FaultRules } from '../behaviour/faults.js';
+import { SinkBehaviour } from '../behaviour/policy.js';
+import { type ControlApiOptions, type ControlServer, serveControlApi } from '../control/api.js';
+import { sinkTarget } from '../control/target.js';
 import { replies } from '../protocol/replies.js';
 import { encodeReply } from '../protocol/reply.js';
+import { type SessionOptions, SmtpSession } from '../protocol/session.js';
 import type { ConnectionInfo, TlsInfo } from '../protocol/types.js';
-import type { DeliveryRecord } from '../record/records.js';
+import { CaptureStore } from '../record/capture.js';
+import type { CapturedMessage } from '../record/parsed.js';
 import {
   type DeliveryFilter,
   type DeliveryPredicate,
@@ -15,8 +21,11 @@ import {
   type WaitOptions,
   type WaitTarget,
 } from '../record/recorder.js';
-import { type CertificateFault, faultCertificate, testCertificate, writeCaFile } from '../tls/certificates.js';
+import type { DeliveryRecord } from '../record/records.js';
 import { SinkView, type ViewScope } from '../record/view.js';
+import { type CertificateFault, faultCertificate, testCertificate, writeCaFile } from '../tls/certificates.js';
+import { refuseHandshake } from '../tls/handshake-fault.js';
+import { serverNameFor } from '../tls/server-name.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { type ResolvedOptions, resolveOptions, type SinkOptions } from './options.js';
 
@@ -27,6 +36,13 @@ export type TlsFault = CertificateFault | 'handshake';
 export interface StartOptions extends SinkOptions {
   /** Serve a broken certificate (`expired`, `wrong-host`, `untrusted`) or fail every handshake (`handshake`). */
   tlsFault?: TlsFault;
+  /**
+   * Serve the HTTP control API too (`true`: on 127.0.0.1, any free port); read its URL from `sink.apiUrl`.
+   * Another process reaches the sink with `connectSink(sink.apiUrl)`.
+   */
+  api?: ControlApiOptions | boolean;
+  /** @internal node:cluster workers share one listening socket (`mailhole serve --workers`). */
+  clusterShared?: boolean;
 }
 
 /** Settings a TLS client needs to verify the sink, ready for nodemailer's `tls` option. */
@@ -67,8 +83,16 @@ export class Sink {
   private readonly connections = new Set<Connection>();
   /** @internal implicit-TLS sockets still in their handshake */
   readonly connectionsPending = new Set<{ shutdown(): void }>();
+  /** @internal connections refused by maxConnections, in their grace period before being destroyed */
+  readonly refusedSockets = new Set<Socket>();
   private closing: Promise<void> | undefined;
   private readonly events = new EventEmitter();
+  /** @internal kept message content, with capture `full` */
+  captureStore: CaptureStore | undefined;
+  /** @internal the control API, when started with `api` */
+  controlApi: ControlServer | undefined;
+  /** @internal modes, delays, fault rules and AUTH, built from the options */
+  behaviour!: SinkBehaviour;
 
   /** @internal use `startSink` */
   constructor(
@@ -77,7 +101,7 @@ export class Sink {
     servers: Server[],
     addresses: { host: string; port: number; tlsPort: number | undefined },
     ca: string | undefined,
-    private readonly tls: { context: SecureContext | undefined; fault: TlsFault | undefined },
+    private readonly tls: { context: SecureContext | undefined; fault: TlsFault | undefined; servername: string },
     readonly connectionHost: ConnectionHost,
   ) {
     this.options = options;
@@ -87,6 +111,21 @@ export class Sink {
     this.port = addresses.port;
     this.tlsPort = addresses.tlsPort;
     this.ca = ca;
+  }
+
+  /**
+   * Fault rules, added and removed while the sink runs; each firing is recorded with the delivery,
+   * in `stats().faults`, the `fault` event and `sink.faults.fired()`.
+   *
+   * @example sink.faults.failNext(451); sink.faults.greylist(); sink.faults.add({ stage: 'rcpt', action: '550' });
+   */
+  get faults(): FaultRules {
+    return this.behaviour.faults;
+  }
+
+  /** Seed of every random choice (mode `random`, delay ranges, fault probabilities): pass it as `seed` to repeat a run. */
+  get seed(): number {
+    return this.behaviour.seed;
   }
 
   /** `smtp://host:port` (or `lmtp://`) of the plain listener. */
@@ -102,6 +141,25 @@ export class Sink {
   /** Accepted deliveries: messages whose final reply to DATA or BDAT LAST was 2xx. */
   get accepted(): number {
     return this.recorder.accepted;
+  }
+
+  /** Base URL of the control API (`http://127.0.0.1:<port>`), when started with `api`. */
+  get apiUrl(): string | undefined {
+    return this.controlApi?.url;
+  }
+
+  /**
+   * Kept messages (capture `full`) of the accepted deliveries matching the filter, oldest first.
+   *
+   * @example const [m] = sink.messages({ to: 'bob@test' }); const { subject, attachments } = await m.parsed();
+   */
+  messages(filter?: DeliveryFilter | DeliveryPredicate): CapturedMessage[] {
+    return this.captureStore?.messagesOf(this.recorder.deliveries(filter)) ?? [];
+  }
+
+  /** The kept message (capture `full`) of a delivery, by id (`record.id`, also quoted in the 250 reply). */
+  message(id: string): CapturedMessage | undefined {
+    return this.captureStore?.message(id);
   }
 
   /** Every counter (a copy). */
@@ -146,11 +204,13 @@ export class Sink {
   /** Zeroes the counters and forgets the records. */
   reset(): void {
     this.recorder.reset();
+    this.captureStore?.clear();
   }
 
   /** A human-readable report of what the sink saw (for failing assertions). */
   describe(): string {
-    return this.recorder.describe();
+    const report = this.recorder.describe();
+    return this.behaviour.usesRandom ? `${report}\nRandom choices used seed ${this.seed} (option seed).` : report;
   }
 
   /** TLS settings for a client that verifies this sink, e.g. nodemailer's `tls` option. */
@@ -158,13 +218,20 @@ export class Sink {
     if (this.ca === undefined) {
       throw new Error('sink.clientTls(): this sink has no TLS; start it with tls: "starttls", "implicit" or "both"');
     }
-    return { ca: this.ca, servername: 'localhost', rejectUnauthorized: true, minVersion: this.options.minTlsVersion };
+    return {
+      ca: this.ca,
+      servername: this.tls.servername,
+      rejectUnauthorized: true,
+      minVersion: this.options.minTlsVersion,
+    };
   }
 
   /** Writes the CA (PEM) to `path` for non-Node clients (curl --cacert, swaks --tls-ca-path); returns the absolute path. */
   writeCa(path: string): Promise<string> {
     if (this.ca === undefined) {
-      return Promise.reject(new Error('sink.writeCa(): this sink has no TLS; start it with tls: "starttls", "implicit" or "both"'));
+      return Promise.reject(
+        new Error('sink.writeCa(): this sink has no TLS; start it with tls: "starttls", "implicit" or "both"'),
+      );
     }
     return writeCaFile(this.ca, path);
   }
@@ -200,7 +267,13 @@ export class Sink {
       for (const server of this.servers) server.close(done);
       for (const connection of [...this.connections]) connection.shutdown();
       for (const pending of [...this.connectionsPending]) pending.shutdown();
+      // Their 421 is already written; waiting out the grace period would hold close() for a second.
+      for (const socket of [...this.refusedSockets]) socket.destroy();
       this.recorder.failWaiters(new Error('waitFor: the sink was closed before the wait was satisfied'));
+      if (this.controlApi !== undefined) {
+        pending++;
+        this.controlApi.close().then(done, done);
+      }
       if (pending === 0) resolve();
     });
     return this.closing;
@@ -228,7 +301,7 @@ export class Sink {
   }
 
   /** @internal */
-  get tlsState(): { context: SecureContext | undefined; fault: TlsFault | undefined } {
+  get tlsState(): { context: SecureContext | undefined; fault: TlsFault | undefined; servername: string } {
     return this.tls;
   }
 }
@@ -241,10 +314,12 @@ export class Sink {
  * // nodemailer: createTransport({ host: sink.host, port: sink.port, requireTLS: true, tls: sink.clientTls() })
  */
 export async function startSink(options: StartOptions = {}): Promise<Sink> {
-  const { tlsFault, ...rest } = options;
+  const { tlsFault, api, clusterShared, ...rest } = options;
   const resolved = resolveOptions(rest);
   if (tlsFault !== undefined && !['expired', 'wrong-host', 'untrusted', 'handshake'].includes(tlsFault)) {
-    throw new TypeError(`startSink: option "tlsFault" must be "expired", "wrong-host", "untrusted" or "handshake", got ${JSON.stringify(tlsFault)}`);
+    throw new TypeError(
+      `startSink: option "tlsFault" must be "expired", "wrong-host", "untrusted" or "handshake", got ${JSON.stringify(tlsFault)}`,
+    );
   }
   if (tlsFault !== undefined && resolved.tls === 'none') {
     throw new TypeError('startSink: option "tlsFault" needs TLS: set tls to "starttls", "implicit" or "both"');
@@ -252,19 +327,36 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
 
   let context: SecureContext | undefined;
   let ca: string | undefined;
+  let servername = 'localhost';
   if (resolved.tls !== 'none') {
     const material = await certificateFor(resolved, tlsFault);
     ca = material.ca;
-    context = createSecureContext({ key: material.key, cert: material.cert, minVersion: resolved.minTlsVersion });
+    context = secureContextFor(material, resolved);
+    // Generated certificates (faulty ones included: wrong-host must be checked against localhost)
+    // always name localhost; a user's may not.
+    if (resolved.certificate !== undefined) servername = serverNameFor(material.cert);
   }
 
   const id = (++sinkCounter).toString(36);
   const prefix = `${process.pid.toString(36)}${id}`;
   let deliveries = 0;
   let connectionIds = 0;
+  const capture =
+    resolved.capture === 'full' && resolved.maxRecords > 0
+      ? new CaptureStore(
+          {
+            maxMessages: resolved.maxRecords,
+            maxBytes: resolved.maxCaptureBytes,
+            maxMessageSize: resolved.maxMessageSize,
+          },
+          (counter, delta) => recorder.count(counter, delta),
+        )
+      : undefined;
   const recorder = new Recorder({
     maxRecords: resolved.maxRecords,
     keepRecords: resolved.capture !== 'count' && resolved.maxRecords > 0,
+    capture: capture && ((_transaction, connection) => capture.writer(connection)),
+    onDelivery: capture && ((record, delivery) => capture.delivered(record, delivery)),
   });
 
   let sink: Sink | undefined;
@@ -276,6 +368,7 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
     handshakeFault: tlsFault === 'handshake',
     release: (connection) => {
       sink?.release(connection);
+      capture?.connectionClosed(connection.session.connection.id);
       recorder.connectionClosed(connection.session.connection, connection.lastSent, false);
     },
     internalError: (error) => sink?.emitError(error),
@@ -292,12 +385,16 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
     lmtp,
     lenient: resolved.lenient,
     auth: resolved.auth,
-    policy: resolved.policy,
+    // Set by the behaviour, and only while one is in force: a bare sink pays nothing per stage.
+    policy: undefined,
     nextDeliveryId: () => `${prefix}.${(++deliveries).toString(36)}`,
   });
   const starttls = resolved.tls === 'starttls' || resolved.tls === 'both';
   const plainSession = sessionOptions(starttls, resolved.lmtp);
   const implicitSession = sessionOptions(false, false);
+  const behaviour = new SinkBehaviour(resolved.behaviour, resolved.policy);
+  behaviour.attach(plainSession);
+  behaviour.attach(implicitSession);
 
   const accept = (socket: Socket, listener: 'smtp' | 'lmtp' | 'smtps'): void => {
     socket.on('error', () => {
@@ -319,7 +416,13 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
       if (listener === 'smtps') socket.destroy();
       else socket.end(encodeReply(replies.tooManyConnections(resolved.maxConnections)));
       // A refused client that never reads must not hold the socket open.
-      setTimeout(() => socket.destroy(), 1000).unref();
+      const grace = setTimeout(() => socket.destroy(), 1000).unref();
+      const refused = sink.refusedSockets;
+      refused.add(socket);
+      socket.once('close', () => {
+        clearTimeout(grace);
+        refused.delete(socket);
+      });
       return;
     }
     recorder.connectionOpened(info, false);
@@ -335,10 +438,15 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
   const acceptImplicitTls = (socket: Socket, info: ConnectionInfo): void => {
     const current = sink as Sink;
     if (tlsFault === 'handshake' || context === undefined) {
-      // A handshake that fails: the client gets bytes that are not TLS, then the connection ends.
-      socket.end('mailhole: TLS handshake failure (tlsFault: "handshake")\r\n');
-      setTimeout(() => socket.destroy(), 1000).unref();
-      recorder.connectionClosed(info, undefined, false);
+      // Tracked like any handshake in progress, so close() ends it and the counters see it close.
+      const pending = { shutdown: () => socket.destroy() };
+      current.connectionsPending.add(pending);
+      socket.once('close', () => {
+        current.connectionsPending.delete(pending);
+        recorder.connectionClosed(info, undefined, false);
+      });
+      socket.setTimeout(resolved.idleTimeout, () => socket.destroy());
+      refuseHandshake(socket);
       return;
     }
     const secure = new TLSSocket(socket, { isServer: true, secureContext: context });
@@ -362,7 +470,11 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
       socket.removeListener('close', fail);
       secure.removeListener('error', fail);
       secure.setTimeout(0);
-      const tls: TlsInfo = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher()?.name ?? 'unknown', mode: 'implicit' };
+      const tls: TlsInfo = {
+        protocol: secure.getProtocol() ?? 'unknown',
+        cipher: secure.getCipher()?.name ?? 'unknown',
+        mode: 'implicit',
+      };
       const connection = new Connection(secure, new SmtpSession(implicitSession, info, recorder, tls), host);
       current.adopt(connection);
       connection.start();
@@ -375,7 +487,7 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
       const server = createServer({ noDelay: true }, (socket) => accept(socket, listener));
       servers.push(server);
       server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, resolved.host, port, listener)));
-      server.listen({ host: resolved.host, port, exclusive: true }, () => {
+      server.listen({ host: resolved.host, port, exclusive: clusterShared !== true }, () => {
         server.removeAllListeners('error');
         server.on('error', () => {
           // Accept errors (EMFILE and the like) must not take the host process down.
@@ -387,33 +499,94 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
 
   try {
     const plainPort = await listen(resolved.port, resolved.lmtp ? 'lmtp' : 'smtp');
-    const tlsPort = resolved.tls === 'implicit' || resolved.tls === 'both' ? await listen(resolved.tlsPort, 'smtps') : undefined;
-    sink = new Sink(resolved, recorder, servers, { host: resolved.host, port: plainPort, tlsPort }, ca, { context, fault: tlsFault }, host);
-    return sink;
+    const tlsPort =
+      resolved.tls === 'implicit' || resolved.tls === 'both' ? await listen(resolved.tlsPort, 'smtps') : undefined;
+    sink = new Sink(
+      resolved,
+      recorder,
+      servers,
+      { host: resolved.host, port: plainPort, tlsPort },
+      ca,
+      { context, fault: tlsFault, servername },
+      host,
+    );
+    sink.captureStore = capture;
+    sink.behaviour = behaviour;
   } catch (error) {
     await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r(undefined)))));
     throw error;
   }
+  if (api !== undefined && api !== false) {
+    try {
+      sink.controlApi = await serveControlApi(sinkTarget(sink), api === true ? {} : api);
+    } catch (error) {
+      await sink.close();
+      throw error;
+    }
+  }
+  return sink;
 }
 
-async function certificateFor(options: ResolvedOptions, fault: TlsFault | undefined): Promise<{ key: string; cert: string; ca: string }> {
+async function certificateFor(
+  options: ResolvedOptions,
+  fault: TlsFault | undefined,
+): Promise<{ key: string; cert: string; ca: string }> {
   if (options.certificate !== undefined) {
     const c = options.certificate;
     return { key: c.key.toString(), cert: c.cert.toString(), ca: (c.ca ?? c.cert).toString() };
   }
-  const certOptions = { hostnames: options.tlsHostnames, ...(options.tlsCacheDir ? { cacheDir: options.tlsCacheDir } : {}) };
+  const certOptions = {
+    hostnames: options.tlsHostnames,
+    ...(options.tlsCacheDir ? { cacheDir: options.tlsCacheDir } : {}),
+  };
   if (fault !== undefined && fault !== 'handshake') return faultCertificate(fault, certOptions);
   return testCertificate(certOptions);
+}
+
+/** Generated certificates are memoised objects: their parsed contexts are kept too, per minimum version. */
+const generatedContexts = new WeakMap<object, Map<string, SecureContext>>();
+
+function secureContextFor(material: { key: string; cert: string }, options: ResolvedOptions): SecureContext {
+  if (options.certificate === undefined) {
+    // Parsing the key and certificate is most of what a TLS sink costs over a plain one once the
+    // certificate exists; per-test sinks share one context instead.
+    let byVersion = generatedContexts.get(material);
+    if (byVersion === undefined) {
+      byVersion = new Map();
+      generatedContexts.set(material, byVersion);
+    }
+    let context = byVersion.get(options.minTlsVersion);
+    if (context === undefined) {
+      context = createSecureContext({ key: material.key, cert: material.cert, minVersion: options.minTlsVersion });
+      byVersion.set(options.minTlsVersion, context);
+    }
+    return context;
+  }
+  try {
+    return createSecureContext({ key: material.key, cert: material.cert, minVersion: options.minTlsVersion });
+  } catch (error) {
+    // OpenSSL's own words ("key values mismatch", "unsupported") do not say which input was wrong.
+    throw new TypeError(
+      `startSink: option "certificate" cannot be used: ${(error as Error).message}. Pass PEM text (or Buffers) ` +
+        'of a private key and of the certificate it belongs to, leaf first, e.g. { key, cert, ca } from testCertificate().',
+      { cause: error },
+    );
+  }
 }
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number, listener: string): Error {
   const where = `${urlHost(host)}:${port}`;
   const option = listener === 'smtps' ? 'tlsPort' : 'port';
   if (error.code === 'EADDRINUSE') {
-    return new Error(`startSink: ${where} is already in use; choose another "${option}" or use 0 for any free port`, { cause: error });
+    return new Error(`startSink: ${where} is already in use; choose another "${option}" or use 0 for any free port`, {
+      cause: error,
+    });
   }
   if (error.code === 'EACCES') {
-    return new Error(`startSink: no permission to listen on ${where}; ports below 1024 need privileges, use a higher "${option}" or 0`, { cause: error });
+    return new Error(
+      `startSink: no permission to listen on ${where}; ports below 1024 need privileges, use a higher "${option}" or 0`,
+      { cause: error },
+    );
   }
   if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
     return new Error(`startSink: cannot bind "host" ${host}: no such local address`, { cause: error });

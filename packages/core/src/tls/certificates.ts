@@ -118,8 +118,7 @@ export function faultCertificate(fault: CertificateFault, options?: CertificateO
       case 'expired': {
         // Inside the CA's own validity where possible, so that expiry is the only thing wrong.
         const notAfter = new Date(now - 10 * MINUTE);
-        const notBefore =
-          authority.notBefore < notAfter ? authority.notBefore : new Date(notAfter.getTime() - HOUR);
+        const notBefore = authority.notBefore < notAfter ? authority.notBefore : new Date(notAfter.getTime() - HOUR);
         return makeServerCertificate(authority, request, { notBefore, notAfter });
       }
       case 'wrong-host':
@@ -244,7 +243,9 @@ function memoise<T>(cache: Map<string, Promise<T>>, key: string, make: () => Pro
 function authorityFor(request: Request): Promise<Authority> {
   const dir = request.cacheDir;
   return memoise(authorities, dir ?? '', () =>
-    dir === undefined ? makeAuthority('mailhole test CA', request.validityDays) : cachedAuthority(dir, request.validityDays),
+    dir === undefined
+      ? makeAuthority('mailhole test CA', request.validityDays)
+      : cachedAuthority(dir, request.validityDays),
   );
 }
 
@@ -313,7 +314,11 @@ async function cachedAuthority(dir: string, validityDays: number): Promise<Autho
   return made;
 }
 
-async function cachedServerCertificate(authority: Authority, request: Request, dir: string): Promise<ServerCertificate> {
+async function cachedServerCertificate(
+  authority: Authority,
+  request: Request,
+  dir: string,
+): Promise<ServerCertificate> {
   // One file per set of names: processes asking for different names do not overwrite each other.
   const digest = createHash('sha256').update(request.key).digest('hex').slice(0, 16);
   const name = `server-${digest}.pem`;
@@ -321,7 +326,11 @@ async function cachedServerCertificate(authority: Authority, request: Request, d
   const reusable = found === undefined ? undefined : reusableServerCertificate(found, authority, request.hostnames);
   if (reusable) return reusable;
   const made = await makeServerCertificate(authority, request);
-  await replaceCacheFile(dir, name, fileText(`mailhole server certificate for ${request.hostnames.join(', ')}`, made.cert, made.key));
+  await replaceCacheFile(
+    dir,
+    name,
+    fileText(`mailhole server certificate for ${request.hostnames.join(', ')}`, made.cert, made.key),
+  );
   return made;
 }
 

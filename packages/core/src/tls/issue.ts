@@ -113,7 +113,8 @@ async function loadSigner(authority: CertificateAuthority): Promise<Signer> {
   const certificate = new x509.X509Certificate(authority.certPem);
   const keyIdentifier = certificate.getExtension(x509.SubjectKeyIdentifierExtension);
   const keyId =
-    keyIdentifier?.keyId ?? (await x509.SubjectKeyIdentifierExtension.create(certificate.publicKey, false, webCrypto)).keyId;
+    keyIdentifier?.keyId ??
+    (await x509.SubjectKeyIdentifierExtension.create(certificate.publicKey, false, webCrypto)).keyId;
   const pkcs8 = createPrivateKey(authority.keyPem).export({ type: 'pkcs8', format: 'der' });
   const signingKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, P256, false, ['sign']);
   return { subject: certificate.subjectName, keyId, signingKey };

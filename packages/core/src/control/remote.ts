@@ -1,0 +1,447 @@
+import { CapturedMessage } from '../record/parsed.js';
+import {
+  compileFilter,
+  type DeliveryFilter,
+  type DeliveryPredicate,
+  type Mark,
+  type SinkStats,
+  type WaitOptions,
+  type WaitTarget,
+  WaitTimeoutError,
+} from '../record/recorder.js';
+import type { DeliveryRecord } from '../record/records.js';
+import type { SinkAddress, ViewScope } from '../record/view.js';
+import type { ClientTlsSettings } from '../server/sink.js';
+import { filterToQuery, markToken } from './query.js';
+import type { SinkInfo } from './target.js';
+
+/** Options of `connectSink`. */
+export interface ConnectOptions {
+  /** Bearer token, when the API was started with one. Default: `MAILHOLE_API_TOKEN` from the environment. */
+  token?: string;
+  /** Milliseconds a request may take before it fails (waits get their own timeout on top). Default 10000. */
+  timeout?: number;
+}
+
+const DEFAULT_WAIT_MS = 3000;
+/** Time a long-poll may take beyond the wait's own timeout before the client gives up on the server. */
+const WAIT_GRACE_MS = 10_000;
+
+/**
+ * Connects to the control API of a sink in another process (`mailhole serve`, a Jest
+ * globalSetup, a CI service) and returns an object with the same methods as an in-process sink,
+ * made async. Address fields (`host`, `port`, `url`, `tlsPort`, `ca`) are filled in from `/api/info`.
+ *
+ * @example const sink = await connectSink(process.env.MAILHOLE_API_URL); await sink.waitFor(1);
+ */
+export async function connectSink(
+  apiUrl: string | undefined = process.env.MAILHOLE_API_URL,
+  options: ConnectOptions = {},
+): Promise<RemoteSink> {
+  if (typeof apiUrl !== 'string' || apiUrl === '') {
+    throw new TypeError(
+      'connectSink: give the control API URL (e.g. http://127.0.0.1:8025), or set MAILHOLE_API_URL in the environment',
+    );
+  }
+  let base: URL;
+  try {
+    base = new URL(apiUrl);
+  } catch {
+    throw new TypeError(`connectSink: ${JSON.stringify(apiUrl)} is not a URL; expected e.g. http://127.0.0.1:8025`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new TypeError(`connectSink: the control API is served over http, got ${JSON.stringify(apiUrl)}`);
+  }
+  const client = new ApiClient(
+    apiUrl.replace(/\/+$/, ''),
+    options.token ?? process.env.MAILHOLE_API_TOKEN,
+    options.timeout ?? 10_000,
+  );
+  const info = await client.json<SinkInfo>('GET', '/api/info');
+  return new RemoteSink(client, info);
+}
+
+/** @internal HTTP calls with errors that name the URL, the route and the status. */
+class ApiClient {
+  constructor(
+    readonly base: string,
+    private readonly token: string | undefined,
+    readonly timeout: number,
+  ) {}
+
+  async json<T>(method: 'GET' | 'POST', path: string, timeout = this.timeout): Promise<T> {
+    const response = await this.send(method, path, timeout);
+    return (await response.json()) as T;
+  }
+
+  async send(method: 'GET' | 'POST', path: string, timeout = this.timeout, allow: number[] = []): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (this.token !== undefined) headers.Authorization = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await fetch(`${this.base}${path}`, { method, headers, signal: AbortSignal.timeout(timeout) });
+    } catch (error) {
+      throw this.unreachable(method, path, error, timeout);
+    }
+    if (response.ok || allow.includes(response.status)) return response;
+    const text = await response.text().catch(() => '');
+    let detail = text.trim();
+    try {
+      detail = (JSON.parse(text) as { error?: string }).error ?? detail;
+    } catch {
+      // Not JSON: something other than mailhole answered; show what it said.
+    }
+    throw new RemoteError(
+      `the mailhole control API at ${this.base} answered ${method} ${path.split('?')[0]} with ${response.status} ${response.statusText}${detail ? `: ${detail}` : ''}`,
+      response.status,
+    );
+  }
+
+  private unreachable(method: string, path: string, error: unknown, timeout: number): Error {
+    const e = error as Error & { cause?: { code?: string; message?: string } };
+    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+      return new RemoteError(
+        `the mailhole control API at ${this.base} did not answer ${method} ${path.split('?')[0]} within ${timeout} ms`,
+        0,
+      );
+    }
+    const code = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error);
+    return new RemoteError(
+      `cannot reach the mailhole control API at ${this.base} (${code}): is \`mailhole serve --api-port\` running?`,
+      0,
+      { cause: error },
+    );
+  }
+}
+
+/** A control API call that failed: `status` is the HTTP status, 0 when there was no answer. */
+export class RemoteError extends Error {
+  override name = 'RemoteError';
+  constructor(
+    message: string,
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A sink in another process, through its control API. The same methods as `Sink`, async.
+ * Holds no connection between calls, so a test runner exits at once.
+ *
+ * @example const sink = await connectSink(url); const view = await sink.view({ to: 'me@test' }); await view.waitFor(1);
+ */
+export class RemoteSink implements SinkAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  readonly tlsPort: number | undefined;
+  readonly tlsUrl: string | undefined;
+  readonly ca: string | undefined;
+  /** Base URL of the control API. */
+  readonly apiUrl: string;
+  /** What `/api/info` answered when connecting (options in force, workers). */
+  readonly info: SinkInfo;
+
+  /** @internal use `connectSink` */
+  constructor(
+    private readonly client: ApiClient,
+    info: SinkInfo,
+  ) {
+    this.info = info;
+    this.host = info.host;
+    this.port = info.port;
+    this.url = info.url;
+    this.tlsPort = info.tlsPort;
+    this.tlsUrl = info.tlsUrl;
+    this.ca = info.ca;
+    this.apiUrl = client.base;
+  }
+
+  /** Every counter. */
+  stats(): Promise<SinkStats> {
+    return this.client.json<SinkStats>('GET', '/api/stats');
+  }
+
+  /** Accepted deliveries: messages whose final reply to DATA or BDAT LAST was 2xx. */
+  async accepted(): Promise<number> {
+    return (await this.stats()).accepted;
+  }
+
+  /** A point in the sink's history, to count or wait for what comes after it. */
+  async mark(): Promise<Mark> {
+    const { seq, acceptedTotal } = await this.client.json<Mark>('GET', '/api/mark');
+    return { seq, acceptedTotal };
+  }
+
+  /** Accepted deliveries after `mark` (exact, even when old records were dropped). */
+  async acceptedSince(mark: Mark): Promise<number> {
+    return (await this.mark()).acceptedTotal - mark.acceptedTotal;
+  }
+
+  /** Kept delivery records (accepted ones unless the filter says `includeRejected`), oldest first. */
+  async deliveries(filter: DeliveryFilter | DeliveryPredicate = {}): Promise<DeliveryRecord[]> {
+    return (await this.deliveriesAndMark(filter)).deliveries;
+  }
+
+  /** Kept messages (capture `full`) of the deliveries matching the filter, with their raw octets. */
+  async messages(filter: DeliveryFilter | DeliveryPredicate = {}): Promise<CapturedMessage[]> {
+    const query = typeof filter === 'function' ? '' : filterToQuery(filter);
+    const { messages } = await this.client.json<{ messages: Array<{ id: string; record: DeliveryRecord }> }>(
+      'GET',
+      `/api/messages${query ? `?${query}` : ''}`,
+    );
+    const wanted = typeof filter === 'function' ? messages.filter((m) => filter(m.record)) : messages;
+    const out: CapturedMessage[] = [];
+    // A few at a time: enough to hide latency, few enough not to flood a sink under load.
+    for (let i = 0; i < wanted.length; i += 8) {
+      const batch = wanted.slice(i, i + 8);
+      const raws = await Promise.all(batch.map((m) => this.raw(m.id)));
+      batch.forEach((m, j) => {
+        const raw = raws[j];
+        if (raw !== undefined) out.push(new CapturedMessage(m.record, raw));
+      });
+    }
+    return out;
+  }
+
+  /** The kept message of a delivery, by id; `undefined` when there is none (or it was dropped). */
+  async message(id: string): Promise<CapturedMessage | undefined> {
+    const path = `/api/messages/${encodeURIComponent(id)}`;
+    const response = await this.client.send('GET', `${path}?parsed=false`, undefined, [404]);
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    const { record } = (await response.json()) as { record: DeliveryRecord };
+    const raw = await this.raw(id);
+    return raw === undefined ? undefined : new CapturedMessage(record, raw);
+  }
+
+  /**
+   * Resolves when `target` is reached (a count of accepted deliveries, a filter, or a predicate);
+   * rejects with a `WaitTimeoutError` after `timeout` ms saying what arrived. Counts and filters
+   * are waited for by the sink (one long-poll); a predicate is checked here, re-fetching the
+   * deliveries each time a new one arrives.
+   *
+   * @example await sink.waitFor({ to: 'bob@test', subject: 'Welcome' }, { timeout: 5000 });
+   */
+  waitFor(target: WaitTarget, options: WaitOptions = {}): Promise<DeliveryRecord[]> {
+    return this.wait(target, options, {});
+  }
+
+  /** Zeroes the counters and forgets the records. */
+  async reset(): Promise<void> {
+    await this.client.json('POST', '/api/reset');
+  }
+
+  /** A human-readable report of what the sink saw (for failure messages). */
+  async describe(): Promise<string> {
+    return (await this.client.json<{ description: string }>('GET', '/api/describe')).description;
+  }
+
+  /**
+   * A per-test window: counts only what comes after now, optionally only mail to/from an address,
+   * so concurrent tests on one shared sink don't see each other's mail.
+   *
+   * @example const mine = await sink.view({ to: 'user-7@test' }); await send(); expect(await mine.accepted()).toBe(1);
+   */
+  async view(scope: ViewScope = {}): Promise<RemoteSinkView> {
+    return new RemoteSinkView(this, scope, await this.mark());
+  }
+
+  /** The counters in the Prometheus text format (`GET /metrics`). */
+  async metrics(): Promise<string> {
+    return (await this.client.send('GET', '/metrics')).text();
+  }
+
+  /** TLS settings for a client that verifies this sink, e.g. nodemailer's `tls` option. */
+  clientTls(): ClientTlsSettings {
+    if (this.ca === undefined) {
+      throw new Error('sink.clientTls(): this sink has no TLS; start it with --starttls or --tls-port (tls option)');
+    }
+    return { ca: this.ca, servername: 'localhost', rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+  }
+
+  /** @internal takes a mark the server remembers as `last` (`mailhole mark`, then `mailhole wait --since-mark`). */
+  async takeMark(): Promise<Mark> {
+    const { seq, acceptedTotal } = await this.client.json<Mark>('POST', '/api/mark');
+    return { seq, acceptedTotal };
+  }
+
+  /** @internal a wait with `since` as a URL token (`last` included), for `mailhole wait`. */
+  async waitForQuery(filter: DeliveryFilter, count: number, timeout: number, since: string | undefined): Promise<DeliveryRecord[]> {
+    const query = filterToQuery(filter, { count, timeout, since });
+    const answer = await this.client.json<WaitAnswer>('GET', `/api/wait?${query}`, timeout + WAIT_GRACE_MS);
+    if (!answer.reached) throw new WaitTimeoutError(answer.message, answer.expected, answer.received);
+    return answer.deliveries;
+  }
+
+  /** @internal deliveries with the mark they were read at (atomic on the server). */
+  async deliveriesAndMark(
+    filter: DeliveryFilter | DeliveryPredicate,
+    scope: DeliveryFilter = {},
+  ): Promise<{ deliveries: DeliveryRecord[]; mark: Mark }> {
+    const query = filterToQuery(typeof filter === 'function' ? scope : { ...filter, ...scope });
+    const answer = await this.client.json<{ deliveries: DeliveryRecord[]; mark: Mark }>(
+      'GET',
+      `/api/deliveries${query ? `?${query}` : ''}`,
+    );
+    const deliveries = typeof filter === 'function' ? answer.deliveries.filter(filter) : answer.deliveries;
+    return { deliveries, mark: answer.mark };
+  }
+
+  /** @internal */
+  async wait(target: WaitTarget, options: WaitOptions, scope: DeliveryFilter): Promise<DeliveryRecord[]> {
+    const timeout = options.timeout ?? DEFAULT_WAIT_MS;
+    if (!Number.isFinite(timeout) || timeout < 0) {
+      throw new RangeError(`waitFor: timeout must be a number of milliseconds >= 0, got ${timeout}`);
+    }
+    if (typeof target === 'number' && (!Number.isInteger(target) || target < 0)) {
+      throw new RangeError(`waitFor: count must be a whole number >= 0, got ${target}`);
+    }
+    const since = options.since ?? scope.since;
+    const scoped = scope.to !== undefined || scope.from !== undefined;
+    if (typeof target === 'function') return this.waitForPredicate(target, options, scope, timeout);
+    let query: string;
+    if (typeof target === 'number' && !scoped) {
+      query = filterToQuery(since ? { since } : {}, { count: target, timeout: Math.ceil(timeout) });
+    } else {
+      const filter = typeof target === 'number' ? scope : { ...target, ...scope };
+      const count = typeof target === 'number' ? target : (options.count ?? 1);
+      if (count === 0) return this.deliveries({ ...filter, ...(since ? { since } : {}) });
+      query = filterToQuery({ ...filter, ...(since ? { since } : {}) }, { count, timeout: Math.ceil(timeout) });
+    }
+    const answer = await this.client.json<WaitAnswer>('GET', `/api/wait?${query}`, timeout + WAIT_GRACE_MS);
+    if (!answer.reached) throw new WaitTimeoutError(answer.message, answer.expected, answer.received);
+    return answer.deliveries;
+  }
+
+  private async waitForPredicate(
+    predicate: DeliveryPredicate,
+    options: WaitOptions,
+    scope: DeliveryFilter,
+    timeout: number,
+  ): Promise<DeliveryRecord[]> {
+    const wanted = options.count ?? 1;
+    const since = options.since ?? scope.since;
+    const filter: DeliveryFilter = { ...scope, ...(since ? { since } : {}) };
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const { deliveries, mark } = await this.deliveriesAndMark(predicate, filter);
+      if (deliveries.length >= wanted) return deliveries;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const description = await this.describe();
+        throw new WaitTimeoutError(
+          `waitFor timed out after ${timeout} ms with ${deliveries.length} of ${wanted} matching deliveries (predicate).\n${description}`,
+          wanted,
+          deliveries.length,
+        );
+      }
+      // Sleep on the server until anything new arrives after what was just checked, then check again.
+      const query = filterToQuery({ since: mark, includeRejected: true }, { count: 1, timeout: Math.ceil(left) });
+      await this.client.json<WaitAnswer>('GET', `/api/wait?${query}`, left + WAIT_GRACE_MS);
+    }
+  }
+
+  private async raw(id: string): Promise<Buffer | undefined> {
+    const response = await this.client.send('GET', `/api/messages/${encodeURIComponent(id)}/raw`, undefined, [404]);
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    return Buffer.from(await response.arrayBuffer());
+  }
+}
+
+type WaitAnswer =
+  | { reached: true; expected: number; received: number; deliveries: DeliveryRecord[] }
+  | { reached: false; expected: number; received: number; message: string };
+
+/**
+ * A per-test window on a remote sink, like `SinkView`: counts only what came after its mark and
+ * matches its scope. `reset()` moves the mark to now.
+ *
+ * @example const view = await remote.view(); await send(); expect(await view.accepted()).toBe(1);
+ */
+export class RemoteSinkView implements SinkAddress {
+  constructor(
+    private readonly sink: RemoteSink,
+    readonly scope: ViewScope,
+    private start: Mark,
+  ) {}
+
+  get host(): string {
+    return this.sink.host;
+  }
+  get port(): number {
+    return this.sink.port;
+  }
+  get url(): string {
+    return this.sink.url;
+  }
+  get tlsPort(): number | undefined {
+    return this.sink.tlsPort;
+  }
+  get ca(): string | undefined {
+    return this.sink.ca;
+  }
+
+  /** The mark this view counts from. */
+  get mark(): Mark {
+    return this.start;
+  }
+
+  /** Accepted deliveries in this view. */
+  async accepted(): Promise<number> {
+    if (this.scope.to === undefined && this.scope.from === undefined) return this.sink.acceptedSince(this.start);
+    return (await this.deliveries()).length;
+  }
+
+  /** Kept delivery records in this view, oldest first. */
+  async deliveries(filter: DeliveryFilter | DeliveryPredicate = {}): Promise<DeliveryRecord[]> {
+    if (typeof filter === 'function') {
+      const inScope = compileFilter({ ...this.scopeFilter(), includeRejected: true });
+      return (await this.sink.deliveriesAndMark((r) => inScope(r) && filter(r), this.scopeFilter())).deliveries;
+    }
+    return this.sink.deliveries({ ...filter, ...this.scopeFilter() });
+  }
+
+  /** Kept messages (capture `full`) in this view. */
+  messages(filter: DeliveryFilter | DeliveryPredicate = {}): Promise<CapturedMessage[]> {
+    if (typeof filter === 'function') {
+      const inScope = compileFilter(this.scopeFilter());
+      return this.sink.messages((r) => inScope(r) && filter(r));
+    }
+    return this.sink.messages({ ...filter, ...this.scopeFilter() });
+  }
+
+  /** Like `sink.waitFor`, counting only this view's deliveries. */
+  waitFor(target: WaitTarget, options: WaitOptions = {}): Promise<DeliveryRecord[]> {
+    return this.sink.wait(target, { ...options, since: options.since ?? this.start }, this.scopeFilter());
+  }
+
+  /** Starts counting afresh from now. */
+  async reset(): Promise<void> {
+    this.start = await this.sink.mark();
+  }
+
+  /** What the sink saw, for failure messages. */
+  describe(): Promise<string> {
+    return this.sink.describe();
+  }
+
+  /** The mark as a URL token (`seq:acceptedTotal`), e.g. for `mailhole wait --since`. */
+  get token(): string {
+    return markToken(this.start);
+  }
+
+  private scopeFilter(): DeliveryFilter {
+    const f: DeliveryFilter = { since: this.start };
+    if (this.scope.to !== undefined) f.to = this.scope.to;
+    if (this.scope.from !== undefined) f.from = this.scope.from;
+    return f;
+  }
+}

@@ -1,0 +1,106 @@
+import type { FaultRules } from '../behaviour/faults.js';
+import type { CapturedMessage } from '../record/parsed.js';
+import type { DeliveryFilter, Mark, SinkStats, WaitOptions } from '../record/recorder.js';
+import type { DeliveryRecord } from '../record/records.js';
+import type { CaptureLevel, TlsMode } from '../server/options.js';
+import type { Sink } from '../server/sink.js';
+
+/** What `GET /api/info` answers: where the sink listens and the options that shape what it keeps. */
+export interface SinkInfo {
+  host: string;
+  /** Plain SMTP (or LMTP) port. */
+  port: number;
+  /** `smtp://host:port` */
+  url: string;
+  /** Implicit-TLS port, when there is one. */
+  tlsPort?: number;
+  tlsUrl?: string;
+  /** PEM of the CA that signed the server certificate, with TLS on. */
+  ca?: string;
+  /** Base URL of the control API that answered. */
+  apiUrl: string;
+  options: {
+    tls: TlsMode;
+    requireTls: boolean;
+    lmtp: boolean;
+    capture: CaptureLevel;
+    maxMessageSize: number;
+    maxRecipients: number;
+    maxConnections: number;
+    idleTimeout: number;
+    maxRecords: number;
+    maxCaptureBytes: number;
+  };
+  /** Processes sharing the SMTP port (`mailhole serve --workers N`); 1 otherwise. */
+  workers: number;
+}
+
+/**
+ * What the control API serves: an in-process sink, or the counters of several worker processes.
+ * Methods that cannot be answered throw an `Unavailable` saying why.
+ */
+export interface ControlTarget {
+  info(): Omit<SinkInfo, 'apiUrl'>;
+  stats(): SinkStats;
+  mark(): Mark;
+  reset(): void | Promise<void>;
+  describe(): string;
+  /** Why delivery records cannot be queried here, or `undefined` when they can. */
+  recordsUnavailable(): string | undefined;
+  /** Why message content cannot be read here, or `undefined` when it can. */
+  messagesUnavailable(): string | undefined;
+  deliveries(filter: DeliveryFilter): DeliveryRecord[];
+  messages(filter: DeliveryFilter): CapturedMessage[];
+  message(id: string): CapturedMessage | undefined;
+  waitFor(target: number | DeliveryFilter, options: WaitOptions): Promise<DeliveryRecord[]>;
+  /** The sink's fault rules (`/api/faults`); absent where rules cannot be shared (worker pools). */
+  faults?(): FaultRules;
+}
+
+/** The control target of an in-process sink. */
+export function sinkTarget(sink: Sink): ControlTarget {
+  const o = sink.options;
+  return {
+    info: () => {
+      const info: Omit<SinkInfo, 'apiUrl'> = {
+        host: sink.host,
+        port: sink.port,
+        url: sink.url,
+        options: {
+          tls: o.tls,
+          requireTls: o.requireTls,
+          lmtp: o.lmtp,
+          capture: o.capture,
+          maxMessageSize: o.maxMessageSize,
+          maxRecipients: o.maxRecipients,
+          maxConnections: o.maxConnections,
+          idleTimeout: o.idleTimeout,
+          maxRecords: o.maxRecords,
+          maxCaptureBytes: o.maxCaptureBytes,
+        },
+        workers: 1,
+      };
+      if (sink.tlsPort !== undefined) info.tlsPort = sink.tlsPort;
+      if (sink.tlsUrl !== undefined) info.tlsUrl = sink.tlsUrl;
+      if (sink.ca !== undefined) info.ca = sink.ca;
+      return info;
+    },
+    stats: () => sink.stats(),
+    mark: () => sink.mark(),
+    reset: () => sink.reset(),
+    describe: () => sink.describe(),
+    recordsUnavailable: () =>
+      sink.recorder.keepsRecords
+        ? undefined
+        : 'this sink keeps no delivery records (capture "count" or maxRecords 0): start it with capture "envelope" or "full"',
+    messagesUnavailable: () =>
+      o.capture === 'full' && o.maxRecords > 0
+        ? undefined
+        : `this sink keeps no message content (capture "${o.capture}"): start it with capture "full" (mailhole serve --capture full)`,
+    deliveries: (filter) => sink.deliveries(filter),
+    messages: (filter) => sink.messages(filter),
+    message: (id) => sink.message(id),
+    waitFor: (target, options) => sink.waitFor(target, options),
+    faults: () => sink.faults,
+  };
+}

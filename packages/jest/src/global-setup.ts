@@ -1,0 +1,107 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ControlApiOptions, type StartOptions, startSink } from '@mailhole/core';
+import { configError, optionsFromConfig } from './options.js';
+import {
+  SHARED_OPTIONS_KEY,
+  SHARED_STATE,
+  SHARED_VARIABLES,
+  type SharedState,
+  type SharedVariable,
+} from './shared-env.js';
+
+const ENTRY = '@mailhole/jest/global-setup';
+
+/** The parts of Jest's configs globalSetup reads (Jest passes its full GlobalConfig and ProjectConfig). */
+export interface SetupConfigs {
+  globalConfig?: { globalTeardown?: string | null | undefined };
+  projectConfig?: { globalTeardown?: string | null | undefined; testEnvironmentOptions?: Record<string, unknown> };
+}
+
+/**
+ * Starts one sink for the whole Jest run, with its control API, and publishes it to the workers
+ * and the app under test in `MAILHOLE_HOST`, `MAILHOLE_PORT`, `MAILHOLE_URL`, `MAILHOLE_API_URL`
+ * (plus `MAILHOLE_CA_FILE` with TLS on). Options: `testEnvironmentOptions: { mailholeShared: {…} }`.
+ * Call it from your own globalSetup to start the app after the sink.
+ *
+ * @example // jest.config.js
+ * module.exports = { globalSetup: '@mailhole/jest/global-setup', globalTeardown: '@mailhole/jest/global-teardown' };
+ */
+export default async function globalSetup(
+  globalConfig?: SetupConfigs['globalConfig'],
+  projectConfig?: SetupConfigs['projectConfig'],
+): Promise<void> {
+  const store = globalThis as { [SHARED_STATE]?: SharedState };
+  if (store[SHARED_STATE] !== undefined) {
+    // Watch mode runs globalSetup again; the last run's teardown should have closed it, but a
+    // leftover sink must not leak its port.
+    await store[SHARED_STATE].close();
+  }
+  if (projectConfig !== undefined && !projectConfig.globalTeardown && !globalConfig?.globalTeardown) {
+    throw new Error(
+      `${ENTRY}: the shared sink would keep Jest from exiting: add globalTeardown: '@mailhole/jest/global-teardown' ` +
+        'to the Jest config (or call it from your own globalTeardown).',
+    );
+  }
+
+  const { api: apiOption, ...options }: StartOptions = optionsFromConfig(
+    projectConfig?.testEnvironmentOptions,
+    SHARED_OPTIONS_KEY,
+    ENTRY,
+  );
+  if (apiOption === false) {
+    throw new TypeError(
+      `${ENTRY}: testEnvironmentOptions.${SHARED_OPTIONS_KEY}.api cannot be false: workers reach the shared sink through its control API`,
+    );
+  }
+  const api: ControlApiOptions = typeof apiOption === 'object' && apiOption !== null ? { ...apiOption } : {};
+  const sink = await startSink({ ...options, api }).catch((error: unknown) => {
+    throw configError(error, ENTRY, `testEnvironmentOptions.${SHARED_OPTIONS_KEY}`);
+  });
+
+  let caDir: string | undefined;
+  // Every variable is set or cleared, so none is left over from the environment Jest started in.
+  const published: Record<SharedVariable, string | undefined> = {
+    ...(Object.fromEntries(SHARED_VARIABLES.map((name) => [name, undefined])) as Record<SharedVariable, undefined>),
+    MAILHOLE_HOST: sink.host,
+    MAILHOLE_PORT: String(sink.port),
+    MAILHOLE_URL: sink.url,
+    MAILHOLE_API_URL: sink.apiUrl,
+    MAILHOLE_API_TOKEN: api.token,
+    MAILHOLE_TLS_PORT: sink.tlsPort === undefined ? undefined : String(sink.tlsPort),
+    MAILHOLE_TLS_URL: sink.tlsUrl,
+  };
+  try {
+    if (sink.ca !== undefined) {
+      caDir = await mkdtemp(join(tmpdir(), 'mailhole-jest-'));
+      published.MAILHOLE_CA_FILE = await sink.writeCa(join(caDir, 'ca.pem'));
+    }
+  } catch (error) {
+    await sink.close();
+    throw error;
+  }
+
+  // Workers start after globalSetup and inherit process.env: that is how they find the sink.
+  const previous = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(published)) {
+    previous.set(name, process.env[name]);
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+
+  store[SHARED_STATE] = {
+    async close() {
+      delete store[SHARED_STATE];
+      for (const [name, value] of previous) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      try {
+        await sink.close();
+      } finally {
+        if (caDir !== undefined) await rm(caDir, { recursive: true, force: true });
+      }
+    },
+  };
+}

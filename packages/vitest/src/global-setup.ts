@@ -1,0 +1,75 @@
+/**
+ * Vitest globalSetup entry: one sink for the whole run, started in Vitest's main process with its
+ * control API, stopped at teardown. Tests reach it through the `sharedMailhole` fixture (or
+ * `inject('mailhole')`); code started outside Vitest's workers finds it in `MAILHOLE_HOST`,
+ * `MAILHOLE_PORT`, `MAILHOLE_URL` and `MAILHOLE_API_URL`.
+ *
+ * @example export default defineConfig({ test: { globalSetup: ['@mailhole/vitest/global-setup'] } });
+ */
+import { type StartOptions, startSink } from '@mailhole/core';
+import type { ProvidedContext } from 'vitest';
+import type { SharedMailholeAddress } from './shared-address.js';
+
+/** Options of the shared sink: the sink's own, plus the control API's. */
+export interface SharedMailholeOptions extends Omit<StartOptions, 'api' | 'clusterShared'> {
+  /** Port of the control API; 0 (default) lets the OS pick. */
+  apiPort?: number;
+  /** When set, the control API asks every request for `Authorization: Bearer <token>`. */
+  token?: string;
+}
+
+/** The part of Vitest's TestProject a global setup uses (the same in Vitest 4 and 5). */
+export interface GlobalSetupProject {
+  provide<K extends keyof ProvidedContext & string>(key: K, value: ProvidedContext[K]): void;
+}
+
+/**
+ * A global setup with your own sink options, for a setup file of your own:
+ * `export default createGlobalSetup({ tls: 'starttls', port: 2525 });`
+ *
+ * @example export default createGlobalSetup({ capture: 'full' });
+ */
+export function createGlobalSetup(
+  options: SharedMailholeOptions = {},
+): (project: GlobalSetupProject) => Promise<() => Promise<void>> {
+  return async (project) => {
+    const { apiPort, token, ...sinkOptions } = options;
+    const api = token === undefined ? { port: apiPort ?? 0 } : { port: apiPort ?? 0, token };
+    const sink = await startSink({ ...sinkOptions, api });
+    const apiUrl = sink.apiUrl as string;
+    const address: SharedMailholeAddress = { host: sink.host, port: sink.port, url: sink.url, apiUrl };
+    if (sink.tlsPort !== undefined) address.tlsPort = sink.tlsPort;
+    if (sink.tlsUrl !== undefined) address.tlsUrl = sink.tlsUrl;
+    if (sink.ca !== undefined) address.ca = sink.ca;
+    if (token !== undefined) address.token = token;
+    project.provide('mailhole', address);
+    // For an app under test started by another global setup, or any child process of the run.
+    const previous = saveEnv();
+    process.env.MAILHOLE_HOST = sink.host;
+    process.env.MAILHOLE_PORT = String(sink.port);
+    process.env.MAILHOLE_URL = sink.url;
+    process.env.MAILHOLE_API_URL = apiUrl;
+    return async () => {
+      restoreEnv(previous);
+      await sink.close();
+    };
+  };
+}
+
+const ENV_KEYS = ['MAILHOLE_HOST', 'MAILHOLE_PORT', 'MAILHOLE_URL', 'MAILHOLE_API_URL'] as const;
+
+function saveEnv(): Map<string, string | undefined> {
+  return new Map(ENV_KEYS.map((key) => [key, process.env[key]]));
+}
+
+function restoreEnv(saved: Map<string, string | undefined>): void {
+  for (const [key, value] of saved) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+}
+
+/** The global setup with default options: a plain-SMTP sink on a free port. */
+export default createGlobalSetup();
+
+export type { SharedMailholeAddress };

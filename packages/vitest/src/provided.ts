@@ -1,0 +1,14 @@
+import type { MailholeOptions } from './fixtures.js';
+
+/** Sink options a Vitest config can provide to every `mailhole` fixture: only values that survive the trip to workers. */
+export type ProvidedMailholeOptions = Omit<MailholeOptions, 'policy' | 'auth' | 'api'>;
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    /**
+     * Sink options for every `mailhole` fixture of the project, set in the Vitest config:
+     * `test: { provide: { mailholeOptions: { capture: 'full' } } }`.
+     */
+    mailholeOptions: ProvidedMailholeOptions;
+  }
+}

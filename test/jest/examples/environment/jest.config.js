@@ -1,0 +1,5 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: '@mailhole/jest/environment',
+  setupFilesAfterEnv: ['@mailhole/jest/matchers'],
+};

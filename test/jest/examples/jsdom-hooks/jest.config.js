@@ -1,0 +1,6 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'jsdom',
+  setupFiles: ['./node-timers.js'],
+  setupFilesAfterEnv: ['@mailhole/jest/matchers'],
+};
