@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CLI,
   requireTool,
   runCli,
   runProgram,
@@ -13,12 +15,19 @@ import {
   stopServers,
 } from '../packages/core/test/control-serve.js';
 
+const pkg = JSON.parse(readFileSync(new URL('../packages/core/package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   await stopServers();
 });
+
+function requireBuild(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build @mailhole/core first (pnpm build)`);
+}
 
 async function serve(args: string[]): Promise<ServeProcess> {
   return spawnServe(['--port', '0', '--api-port', '0', ...args]);
@@ -44,7 +53,15 @@ function occupy(port: number): Promise<boolean> {
 
 async function swaks(port: number, args: string[] = []): Promise<void> {
   const program = requireTool('swaks', 'apt-get install swaks');
-  const result = await runProgram(program, ['--server', `127.0.0.1:${port}`, '--from', 'ci@test.example', '--to', 'user@test.example', ...args]);
+  const result = await runProgram(program, [
+    '--server',
+    `127.0.0.1:${port}`,
+    '--from',
+    'ci@test.example',
+    '--to',
+    'user@test.example',
+    ...args,
+  ]);
   if (result.code !== 0) throw new Error(`swaks failed (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
 }
 
@@ -115,7 +132,9 @@ describe('mailhole serve, wait and stats, run as a user would', () => {
 
     expect(found.code).toBe(0);
     expect(unreachable.code).toBe(3);
-    expect(unreachable.stderr).toContain(`cannot reach the mailhole control API at http://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(unreachable.stderr).toContain(
+      `cannot reach the mailhole control API at http://127.0.0.1:${port} (ECONNREFUSED)`,
+    );
   });
 
   it('stats prints every counter, and JSON with --json', async () => {
@@ -155,7 +174,6 @@ describe('mailhole serve, wait and stats, run as a user would', () => {
   it('--help lists the commands, --version prints the package version', async () => {
     const help = await runCli(['--help']);
     const version = await runCli(['--version']);
-    const pkg = JSON.parse(readFileSync(new URL('../packages/core/package.json', import.meta.url), 'utf8'));
 
     expect(help.stdout).toMatch(/serve .*\n {2}wait .*\n {2}stats .*\n {2}mark /);
     expect(version.stdout).toBe(`${pkg.version}\n`);
@@ -175,7 +193,9 @@ describe('mailhole serve, wait and stats, run as a user would', () => {
 
   it('takes the first free port of a --port range', async () => {
     const probe = createServer();
-    const first = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
+    const first = await new Promise<number>((resolve) =>
+      probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)),
+    );
     cleanups.push(() => new Promise((r) => probe.close(r)));
 
     const server = await spawnServe(['--port', `${first}-${first + 20}`, '--api-port', '0']);
@@ -213,8 +233,18 @@ describe('mailhole serve, wait and stats, run as a user would', () => {
     const server = await serve(['--starttls', '--ca-file', caFile]);
 
     const result = await runProgram(curl, [
-      '--silent', '--show-error', '--ssl-reqd', '--cacert', caFile,
-      `smtp://localhost:${server.port}`, '--mail-from', 'ci@test.example', '--mail-rcpt', 'user@test.example', '--upload-file', mail,
+      '--silent',
+      '--show-error',
+      '--ssl-reqd',
+      '--cacert',
+      caFile,
+      `smtp://localhost:${server.port}`,
+      '--mail-from',
+      'ci@test.example',
+      '--mail-rcpt',
+      'user@test.example',
+      '--upload-file',
+      mail,
     ]);
     const deliveries = await (await fetch(`${server.api}/api/deliveries`)).json();
 
@@ -245,7 +275,10 @@ describe('mailhole serve, wait and stats, run as a user would', () => {
     await runCli(['wait', '--api', server.api]);
 
     const { stdout } = await server.stop('SIGTERM');
-    const events = stdout.trim().split('\n').map((line) => JSON.parse(line).event);
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).event);
 
     expect(events).toEqual(expect.arrayContaining(['listening', 'connection', 'delivery', 'disconnect', 'summary']));
   });
@@ -260,6 +293,37 @@ describe('mailhole serve, wait and stats, run as a user would', () => {
 
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(summary).toMatchObject({ event: 'summary', signal: 'SIGTERM', accepted: 2, connections: 2 });
+  });
+
+  it('--log live shows a one-line counter redrawn in place, and a summary at the end', async () => {
+    requireBuild();
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--api-port', '0', '--log', 'live'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    let stdout = '';
+    const printed = (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolve) => {
+        const check = (): void => {
+          const m = pattern.exec(stdout);
+          if (m === null) return;
+          child.stdout.off('data', check);
+          resolve(m);
+        };
+        child.stdout.on('data', check);
+        check();
+      });
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+
+    const [, port] = await printed(/SMTP {6}smtp:\/\/127\.0\.0\.1:(\d+)/);
+    await swaks(Number(port));
+    await printed(/\r\x1b\[2Kconnections 1 \(0 open\) · accepted 1 · rejected 0 · [\d.]+ msg\/s/);
+    child.kill('SIGTERM');
+    await exited;
+
+    expect(stdout).toContain(`mailhole ${pkg.version} is listening`);
+    expect(stdout).toMatch(/mailhole stopped \(SIGTERM\) after [\d.]+ s: 1 accepted, 0 rejected, 1 connection\(s\)/);
   });
 
   it('on SIGINT does the same', async () => {

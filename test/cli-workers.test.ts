@@ -16,7 +16,8 @@ afterEach(async () => {
 async function gone(pids: number[], timeout = 10_000): Promise<void> {
   const deadline = Date.now() + timeout;
   while (pids.some(alive)) {
-    if (Date.now() > deadline) throw new Error(`processes still running after ${timeout} ms: ${pids.filter(alive).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`processes still running after ${timeout} ms: ${pids.filter(alive).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -26,7 +27,17 @@ describe('mailhole serve --workers', () => {
     const smtpSource = requireTool('smtp-source', 'apt-get install postfix');
     const server = await spawnServe(['--port', '0', '--api-port', '0', '--workers', '2', '--log', 'events']);
 
-    const sent = await runProgram(smtpSource, ['-m', '200', '-s', '10', '-f', 'load@test.example', '-t', 'sink@test.example', `127.0.0.1:${server.port}`]);
+    const sent = await runProgram(smtpSource, [
+      '-m',
+      '200',
+      '-s',
+      '10',
+      '-f',
+      'load@test.example',
+      '-t',
+      'sink@test.example',
+      `127.0.0.1:${server.port}`,
+    ]);
     const waited = await runCli(['wait', '--api', server.api, '--count', '200', '--timeout', '20s']);
     const stats = JSON.parse((await runCli(['stats', '--api', server.api, '--json'])).stdout);
     const { stdout } = await server.stop('SIGTERM');
@@ -59,11 +70,31 @@ describe('mailhole serve --workers', () => {
   it('zeroes every worker on reset', async () => {
     const smtpSource = requireTool('smtp-source', 'apt-get install postfix');
     const server = await spawnServe(['--port', '0', '--api-port', '0', '--workers', '2']);
-    await runProgram(smtpSource, ['-m', '20', '-s', '4', '-f', 'a@test.example', '-t', 'b@test.example', `127.0.0.1:${server.port}`]);
+    await runProgram(smtpSource, [
+      '-m',
+      '20',
+      '-s',
+      '4',
+      '-f',
+      'a@test.example',
+      '-t',
+      'b@test.example',
+      `127.0.0.1:${server.port}`,
+    ]);
     await runCli(['wait', '--api', server.api, '--count', '20', '--timeout', '20s']);
 
     const reset = await (await fetch(`${server.api}/api/reset`, { method: 'POST' })).json();
-    await runProgram(smtpSource, ['-m', '4', '-s', '2', '-f', 'a@test.example', '-t', 'b@test.example', `127.0.0.1:${server.port}`]);
+    await runProgram(smtpSource, [
+      '-m',
+      '4',
+      '-s',
+      '2',
+      '-f',
+      'a@test.example',
+      '-t',
+      'b@test.example',
+      `127.0.0.1:${server.port}`,
+    ]);
     const waited = await runCli(['wait', '--api', server.api, '--count', '4', '--timeout', '20s']);
     const stats = JSON.parse((await runCli(['stats', '--api', server.api, '--json'])).stdout);
 
@@ -76,7 +107,8 @@ describe('mailhole serve --workers', () => {
     const swaks = requireTool('swaks', 'apt-get install swaks');
     const server = await spawnServe(['--port', '0', '--api-port', '0', '--workers', '2']);
     const workers = server.listening.workerPids ?? [];
-    for (let i = 0; i < 3; i++) await runProgram(swaks, ['--server', `127.0.0.1:${server.port}`, '--to', 'x@test.example']);
+    for (let i = 0; i < 3; i++)
+      await runProgram(swaks, ['--server', `127.0.0.1:${server.port}`, '--to', 'x@test.example']);
     await runCli(['wait', '--api', server.api, '--count', '3', '--timeout', '10s']);
 
     const { code, stdout } = await server.stop('SIGTERM');

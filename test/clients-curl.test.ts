@@ -16,9 +16,9 @@ afterEach(async () => {
 });
 
 describe('curl smtp:// against the sink', () => {
-  it('uploads a message file that is recorded with its envelope and exact size', async () => {
+  it('uploads a message file that arrives byte for byte with its envelope', async () => {
     const curl = requireTool('curl', 'apt-get install curl');
-    sink = await startSink();
+    sink = await startSink({ capture: 'full' });
     folder = await mkdtemp(join(tmpdir(), 'mailhole-curl-'));
     const message =
       'From: curl@example.test\r\nSubject: curl upload\r\n\r\nfirst line\r\n.a line curl must dot-stuff\r\n';
@@ -45,5 +45,6 @@ describe('curl smtp:// against the sink', () => {
     expect(record?.sender).toBe('curl@example.test');
     expect(record?.recipients).toEqual(['one@example.test', 'two@example.test']);
     expect(record?.size).toBe(Buffer.byteLength(message));
+    expect(sink.messages()[0]?.raw.toString()).toBe(message);
   });
 });

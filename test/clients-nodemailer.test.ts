@@ -32,16 +32,16 @@ const message = {
 };
 
 /** The message as it leaves an SMTP transport: the stream transport keeps a Bcc header, SMTP does not. */
-async function wireSize(): Promise<number> {
+async function wireMessage(): Promise<Buffer> {
   const { bcc: _, ...visible } = message;
   const stream = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   const info = await stream.sendMail(visible);
-  return (info.message as Buffer).length;
+  return info.message as Buffer;
 }
 
 describe('nodemailer against the sink', () => {
   it('delivers a text + html + attachment message and records its envelope, BCC included', async () => {
-    sink = await startSink();
+    sink = await startSink({ capture: 'full' });
     const transport = nodemailer.createTransport({ host: sink.host, port: sink.port, secure: false });
     transports.push(transport);
 
@@ -52,7 +52,9 @@ describe('nodemailer against the sink', () => {
     expect(sink.accepted).toBe(1);
     expect(record?.sender).toBe('sender@example.test');
     expect(record?.recipients).toEqual(['first@example.test', 'second@example.test', 'hidden@example.test']);
-    expect(record?.size).toBe(await wireSize());
+    const sent = await wireMessage();
+    expect(record?.size).toBe(sent.length);
+    expect(sink.messages()[0]?.raw.equals(sent)).toBe(true);
     expect(sink.stats()).toMatchObject({ accepted: 1, transactions: 1, recipientsAccepted: 3, rejected: 0 });
   });
 

@@ -31,7 +31,7 @@ async function sendWithSmtplib(target: Sink, sender: string, recipients: string[
 
 describe("Python's smtplib against the sink", () => {
   it('sends one message to two recipients, recorded with both', async () => {
-    sink = await startSink();
+    sink = await startSink({ capture: 'full' });
     const body = 'Subject: from smtplib\r\n\r\nHello from Python.\r\n';
 
     const result = await sendWithSmtplib(
@@ -48,11 +48,12 @@ describe("Python's smtplib against the sink", () => {
     expect(record?.recipients).toEqual(['one@example.test', 'two@example.test']);
     expect(record?.smtputf8).toBe(false);
     expect(record?.size).toBe(Buffer.byteLength(body));
+    expect(sink.messages()[0]?.raw.toString('utf8')).toBe(body);
     expect(sink.stats()).toMatchObject({ accepted: 1, recipientsAccepted: 2, recipientsRejected: 0 });
   });
 
   it('sends to a UTF-8 address with SMTPUTF8, recorded as such', async () => {
-    sink = await startSink();
+    sink = await startSink({ capture: 'full' });
     const body = 'Subject: =?utf-8?q?d=C3=A9j=C3=A0?=\r\n\r\nΚαλημέρα κόσμε.\r\n';
 
     const result = await sendWithSmtplib(
@@ -69,5 +70,6 @@ describe("Python's smtplib against the sink", () => {
     expect(record?.recipients).toEqual(['δοκιμή@παράδειγμα.δοκιμή', 'plain@example.test']);
     expect(record?.smtputf8).toBe(true);
     expect(record?.size).toBe(Buffer.byteLength(body));
+    expect(sink.messages()[0]?.raw.toString('utf8')).toBe(body);
   });
 });

@@ -82,7 +82,7 @@ function throughputTable(result) {
   ];
   for (const r of result.results) {
     lines.push(
-      `| ${r.label} | ${fmt.ms(r.medianMs)} | ${fmt.rate(r.perSecond).replace('/s', '')} | ${fmt.x(r.throughputVsReference)} | ${fmt.us(r.serverCpuUsPerUnit)} | ${fmt.x(r.cpuVsReference)} | ${r.runs} |`,
+      `| ${r.label}${r.units !== undefined ? ` (${r.units.toLocaleString('en-US')} ${result.unitName}s)` : ''} | ${fmt.ms(r.medianMs)} | ${fmt.rate(r.perSecond).replace('/s', '')} | ${fmt.x(r.throughputVsReference)} | ${fmt.us(r.serverCpuUsPerUnit)} | ${fmt.x(r.cpuVsReference)} | ${r.runs} |`,
     );
   }
   if (result.failures?.length > 0) {

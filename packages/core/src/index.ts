@@ -8,59 +8,70 @@
  * await sink.waitFor(1);
  * await sink.close();
  */
-export { startSink, Sink } from './server/sink.js';
-export type { StartOptions, TlsFault, ClientTlsSettings } from './server/sink.js';
-export type { SinkOptions, TlsMode, CaptureLevel, CertificateInput } from './server/options.js';
-export { WaitTimeoutError, describeRecord } from './record/recorder.js';
+
+export type { AuthMechanism, AuthOptions } from './behaviour/auth.js';
+export type { DelayOption, DelayRange, StageName } from './behaviour/delays.js';
 export type {
-  SinkStats,
-  Mark,
-  DeliveryFilter,
-  DeliveryPredicate,
-  WaitTarget,
-  WaitOptions,
-  SessionEnd,
-} from './record/recorder.js';
-export type { DeliveryRecord, ReplyRecord } from './record/records.js';
-export { CapturedMessage } from './record/parsed.js';
-export type { ParsedMessage, ParsedMessageJson, ParsedAttachment, MailAddress } from './record/parsed.js';
-export { connectSink, RemoteSink, RemoteSinkView, RemoteError } from './control/remote.js';
-export type { ConnectOptions } from './control/remote.js';
-export type { ControlApiOptions } from './control/api.js';
-export type { SinkInfo } from './control/target.js';
-export { SinkView } from './record/view.js';
-export type { ViewScope, SinkAddress } from './record/view.js';
-export { reply, formatReply, replyToString } from './protocol/reply.js';
-export type { Reply } from './protocol/reply.js';
-export type {
-  Stage,
-  StageContext,
-  Decision,
-  StagePolicy,
-  FiredFault,
-  TlsInfo,
-  BodyType,
-  AuthProvider,
-  SaslExchange,
-  SaslStep,
-} from './protocol/types.js';
-export { FaultRules, FaultRuleError, faultRule } from './behaviour/faults.js';
-export type {
-  FaultRule,
-  FaultMatch,
+  BounceRecipientOptions,
+  FailNextOptions,
   FaultAction,
-  FaultRuleInfo,
   FaultFiring,
   FaultHandle,
-  FailNextOptions,
-  BounceRecipientOptions,
+  FaultMatch,
+  FaultRule,
+  FaultRuleInfo,
   GreylistOptions,
 } from './behaviour/faults.js';
-export type { AddressPattern } from './behaviour/patterns.js';
-export type { BehaviourOptions, ListenerBehaviour, ListenerName } from './behaviour/options.js';
+export { FaultRuleError, FaultRules, faultRule } from './behaviour/faults.js';
 export type { Mode } from './behaviour/modes.js';
-export type { DelayOption, DelayRange, StageName } from './behaviour/delays.js';
-export type { AuthOptions, AuthMechanism } from './behaviour/auth.js';
+export type { BehaviourOptions, ListenerBehaviour, ListenerName } from './behaviour/options.js';
+export type { AddressPattern } from './behaviour/patterns.js';
 export { bounceReplies } from './behaviour/replies.js';
-export { testCertificate, faultCertificate, writeCaFile, defaultCacheDir } from './tls/certificates.js';
-export type { ServerCertificate, CertificateFault, CertificateOptions } from './tls/certificates.js';
+export type { ControlApiOptions } from './control/api.js';
+export type { ConnectOptions } from './control/remote.js';
+export { connectSink, RemoteError, RemoteSink, RemoteSinkView } from './control/remote.js';
+export type { SinkInfo } from './control/target.js';
+export type { Reply } from './protocol/reply.js';
+export { formatReply, reply, replyToString } from './protocol/reply.js';
+export type {
+  AuthProvider,
+  BodyType,
+  Decision,
+  FiredFault,
+  SaslExchange,
+  SaslStep,
+  Stage,
+  StageContext,
+  StagePolicy,
+  TlsInfo,
+} from './protocol/types.js';
+export type {
+  CheckOptions,
+  CheckResult,
+  ExpectMatcherContext,
+  LocalMailSource,
+  MailSource,
+  ReceiveOptions,
+  RemoteMailSource,
+} from './record/assertions.js';
+export { checkAccepted, checkReceive, checkReceivedMailTo } from './record/assertions.js';
+export type { MailAddress, ParsedAttachment, ParsedMessage, ParsedMessageJson } from './record/parsed.js';
+export { CapturedMessage } from './record/parsed.js';
+export type {
+  DeliveryFilter,
+  DeliveryPredicate,
+  Mark,
+  SessionEnd,
+  SinkStats,
+  WaitOptions,
+  WaitTarget,
+} from './record/recorder.js';
+export { describeRecord, WaitTimeoutError } from './record/recorder.js';
+export type { DeliveryRecord, ReplyRecord } from './record/records.js';
+export type { SinkAddress, ViewScope } from './record/view.js';
+export { SinkView } from './record/view.js';
+export type { CaptureLevel, CertificateInput, SinkOptions, TlsMode } from './server/options.js';
+export type { ClientTlsSettings, StartOptions, TlsFault } from './server/sink.js';
+export { Sink, startSink } from './server/sink.js';
+export type { CertificateFault, CertificateOptions, ServerCertificate } from './tls/certificates.js';
+export { defaultCacheDir, faultCertificate, testCertificate, writeCaFile } from './tls/certificates.js';

@@ -1,10 +1,10 @@
 import { type Sink, type StartOptions, startSink } from '@mailhole/core';
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ConnectionInfo, Delivery } from '../src/protocol/types.js';
 import { CaptureStore } from '../src/record/capture.js';
 import type { CaptureCounter } from '../src/record/recorder.js';
 import type { DeliveryRecord } from '../src/record/records.js';
-import type { ConnectionInfo, Delivery } from '../src/protocol/types.js';
 
 let sink: Sink | undefined;
 const transports: Array<{ close(): void }> = [];
@@ -34,7 +34,10 @@ function letter(subject: string, body: string, extraHeaders = ''): string {
 describe('full capture', () => {
   it('keeps the exact octets of a message, with dot-stuffed lines restored', async () => {
     const target = await start({ capture: 'full' });
-    const raw = Buffer.from(letter('exact', '.a line that starts with a dot\r\n..two dots\r\nbytes \xe9\xff\r\n'), 'latin1');
+    const raw = Buffer.from(
+      letter('exact', '.a line that starts with a dot\r\n..two dots\r\nbytes \xe9\xff\r\n'),
+      'latin1',
+    );
 
     await sendRaw(target, raw);
 
@@ -123,7 +126,12 @@ describe('full capture', () => {
     target.reset();
 
     expect(target.messages()).toEqual([]);
-    expect(target.stats()).toMatchObject({ capturedMessages: 0, capturedBytes: 0, evictedMessages: 0, evictedBytes: 0 });
+    expect(target.stats()).toMatchObject({
+      capturedMessages: 0,
+      capturedBytes: 0,
+      evictedMessages: 0,
+      evictedBytes: 0,
+    });
     await sendRaw(target, letter('third', 'c\r\n'));
     expect(target.messages().map((m) => m.record.subject)).toEqual(['third']);
     expect(target.stats().capturedMessages).toBe(1);

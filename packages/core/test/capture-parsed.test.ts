@@ -1,5 +1,6 @@
 import { type Sink, startSink } from '@mailhole/core';
 import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 
 let sink: Sink | undefined;
@@ -13,7 +14,7 @@ afterEach(async () => {
 
 const pdf = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256));
 
-async function sendFull(mail: nodemailer.SendMailOptions) {
+async function sendFull(mail: Mail.Options) {
   sink = await startSink({ capture: 'full' });
   const transport = nodemailer.createTransport({ host: sink.host, port: sink.port, secure: false });
   transports.push(transport);

@@ -1,5 +1,6 @@
 import { type Sink, startSink, WaitTimeoutError } from '@mailhole/core';
 import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 
 let sink: Sink | undefined;
@@ -16,7 +17,7 @@ async function fullSink(): Promise<Sink> {
   return sink;
 }
 
-function send(target: Sink, mail: nodemailer.SendMailOptions) {
+function send(target: Sink, mail: Mail.Options) {
   const transport = nodemailer.createTransport({ host: target.host, port: target.port, secure: false });
   transports.push(transport);
   return transport.sendMail({ from: 'app@test.example', to: 'user@test.example', text: 'x', ...mail });

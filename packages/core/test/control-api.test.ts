@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { startSink } from '@mailhole/core';
 import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer/index.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { type ServeProcess, spawnServe, stopServers } from './control-serve.js';
 
@@ -11,7 +12,16 @@ const transports: Array<{ close(): void }> = [];
 
 beforeAll(async () => {
   server = await spawnServe([
-    '--port', '0', '--api-port', '0', '--capture', 'full', '--max-message-size', '4K', '--token', TOKEN,
+    '--port',
+    '0',
+    '--api-port',
+    '0',
+    '--capture',
+    'full',
+    '--max-message-size',
+    '4K',
+    '--token',
+    TOKEN,
   ]);
 });
 
@@ -33,23 +43,29 @@ function api(path: string, init: RequestInit & { token?: string | null } = {}): 
   const { token = TOKEN, headers, ...rest } = init;
   return fetch(`${server.api}${path}`, {
     ...rest,
-    headers: { ...(token === null ? {} : { Authorization: `Bearer ${token}` }), ...(headers as Record<string, string>) },
+    headers: {
+      ...(token === null ? {} : { Authorization: `Bearer ${token}` }),
+      ...(headers as Record<string, string>),
+    },
   });
 }
 
-async function json(path: string, init?: RequestInit & { token?: string | null }): Promise<any> {
+// biome-ignore lint/suspicious/noExplicitAny: the tests read whatever JSON the API answers
+type Json = any;
+
+async function json(path: string, init?: RequestInit & { token?: string | null }): Promise<Json> {
   const response = await api(path, init);
   return { status: response.status, body: await response.json() };
 }
 
-function send(mail: nodemailer.SendMailOptions) {
+function send(mail: Mail.Options) {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.port, secure: false });
   transports.push(transport);
   return transport.sendMail({ from: 'app@test.example', to: 'user@test.example', text: 'hello', ...mail });
 }
 
 /** A request with headers fetch will not send (Host), over node:http. */
-function rawRequest(path: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+function rawRequest(path: string, headers: Record<string, string>): Promise<{ status: number; body: Json }> {
   const url = new URL(server.api);
   return new Promise((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, path, headers }, (res) => {
@@ -69,16 +85,36 @@ describe('control API endpoints (sink in another process)', () => {
     const { status, body } = await json('/api/stats');
 
     expect(status).toBe(200);
-    expect(body).toMatchObject({ accepted: 1, rejected: 0, transactions: 1, recipientsAccepted: 1, capturedMessages: 1 });
+    expect(body).toMatchObject({
+      accepted: 1,
+      rejected: 0,
+      transactions: 1,
+      recipientsAccepted: 1,
+      capturedMessages: 1,
+    });
     expect(Object.keys(body)).toEqual(
-      expect.arrayContaining(['connections', 'activeConnections', 'acceptedBytes', 'receivedBytes', 'faults', 'evictedRecords', 'evictedBytes']),
+      expect.arrayContaining([
+        'connections',
+        'activeConnections',
+        'acceptedBytes',
+        'receivedBytes',
+        'faults',
+        'evictedRecords',
+        'evictedBytes',
+      ]),
     );
   });
 
   it('GET /api/info names where the sink listens and what it keeps', async () => {
     const { body } = await json('/api/info');
 
-    expect(body).toMatchObject({ host: '127.0.0.1', port: server.port, url: server.listening.smtp, apiUrl: server.api, workers: 1 });
+    expect(body).toMatchObject({
+      host: '127.0.0.1',
+      port: server.port,
+      url: server.listening.smtp,
+      apiUrl: server.api,
+      workers: 1,
+    });
     expect(body.options).toMatchObject({ capture: 'full', maxMessageSize: 4096, tls: 'none' });
   });
 
@@ -121,7 +157,12 @@ describe('control API endpoints (sink in another process)', () => {
   });
 
   it('GET /api/messages/:id answers the parsed view, BCC and attachments included', async () => {
-    await send({ to: 'alice@test.example', bcc: 'audit@test.example', subject: 'Invoice', attachments: [{ filename: 'a.txt', content: 'abc' }] });
+    await send({
+      to: 'alice@test.example',
+      bcc: 'audit@test.example',
+      subject: 'Invoice',
+      attachments: [{ filename: 'a.txt', content: 'abc' }],
+    });
     const [listed] = (await json('/api/messages')).body.messages;
 
     const { status, body } = await json(`/api/messages/${listed.id}`);
@@ -130,7 +171,12 @@ describe('control API endpoints (sink in another process)', () => {
     expect(body.record.recipients).toEqual(['alice@test.example', 'audit@test.example']);
     expect(body.parsed).toMatchObject({ subject: 'Invoice', bcc: ['audit@test.example'], text: 'hello' });
     expect(body.parsed.attachments).toEqual([
-      expect.objectContaining({ filename: 'a.txt', contentType: 'text/plain', size: 3, content: Buffer.from('abc').toString('base64') }),
+      expect.objectContaining({
+        filename: 'a.txt',
+        contentType: 'text/plain',
+        size: 3,
+        content: Buffer.from('abc').toString('base64'),
+      }),
     ]);
   });
 
@@ -239,7 +285,10 @@ describe('control API errors (sink in another process)', () => {
   });
 
   it('answers 403 to a request addressed to a foreign host name (DNS rebinding)', async () => {
-    const { status, body } = await rawRequest('/api/stats', { Host: 'evil.example:8025', Authorization: `Bearer ${TOKEN}` });
+    const { status, body } = await rawRequest('/api/stats', {
+      Host: 'evil.example:8025',
+      Authorization: `Bearer ${TOKEN}`,
+    });
 
     expect(status).toBe(403);
     expect(body.error).toContain('not a loopback name');
@@ -282,9 +331,21 @@ describe('control API errors (sink in another process)', () => {
   });
 
   it('answers 400 to a body that is not JSON, 415 to one of another type, 413 to one too large', async () => {
-    const bad = await json('/api/mark', { method: 'POST', body: '{oops', headers: { 'Content-Type': 'application/json' } });
-    const type = await json('/api/mark', { method: 'POST', body: 'a=b', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
-    const large = await json('/api/reset', { method: 'POST', body: JSON.stringify({ pad: 'x'.repeat(100_000) }), headers: { 'Content-Type': 'application/json' } });
+    const bad = await json('/api/mark', {
+      method: 'POST',
+      body: '{oops',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    const type = await json('/api/mark', {
+      method: 'POST',
+      body: 'a=b',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    const large = await json('/api/reset', {
+      method: 'POST',
+      body: JSON.stringify({ pad: 'x'.repeat(100_000) }),
+      headers: { 'Content-Type': 'application/json' },
+    });
 
     expect(bad.status).toBe(400);
     expect(bad.body.error).toContain('the request body is not valid JSON');
@@ -331,7 +392,10 @@ describe('control API lifecycle', () => {
   it('is served by startSink({ api }) and closes with the sink', async () => {
     const sink = await startSink({ capture: 'count', api: { port: 0 } });
     const url = sink.apiUrl as string;
-    const refused = await fetch(`${url}/api/deliveries`).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const refused = await fetch(`${url}/api/deliveries`).then(async (r) => ({
+      status: r.status,
+      body: await r.json(),
+    }));
     await sink.close();
 
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -98,7 +98,11 @@ export function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise
     child.stdout.on('data', onData);
     exited.then((result) => {
       clearTimeout(timer);
-      reject(new Error(`mailhole serve ${args.join(' ')} exited (${result.code ?? result.signal}) before listening:\n${result.stdout}\n${result.stderr}`));
+      reject(
+        new Error(
+          `mailhole serve ${args.join(' ')} exited (${result.code ?? result.signal}) before listening:\n${result.stdout}\n${result.stderr}`,
+        ),
+      );
     });
   });
 }

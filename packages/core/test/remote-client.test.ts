@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { connectSink, RemoteError, type RemoteSink, WaitTimeoutError } from '@mailhole/core';
 import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer/index.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runProgram, type ServeProcess, spawnServe, stopServers } from './control-serve.js';
 
@@ -32,7 +33,7 @@ afterEach(() => {
   for (const transport of transports.splice(0)) transport.close();
 });
 
-function send(mail: nodemailer.SendMailOptions) {
+function send(mail: Mail.Options) {
   const transport = nodemailer.createTransport({ host: sink.host, port: sink.port, secure: false });
   transports.push(transport);
   return transport.sendMail({ from: 'app@test.example', to: 'user@test.example', text: 'hello', ...mail });
@@ -67,7 +68,12 @@ describe('connectSink: a sink in another process, with in-process methods', () =
   });
 
   it('reads kept messages with their raw octets and a parsed view', async () => {
-    await send({ to: 'alice@test.example', bcc: 'audit@test.example', subject: 'Receipt', attachments: [{ filename: 'r.txt', content: 'paid' }] });
+    await send({
+      to: 'alice@test.example',
+      bcc: 'audit@test.example',
+      subject: 'Receipt',
+      attachments: [{ filename: 'r.txt', content: 'paid' }],
+    });
 
     const [message] = await sink.messages({ subject: 'Receipt' });
     const again = await sink.message(message?.id as string);
@@ -123,12 +129,18 @@ describe('connectSink: a sink in another process, with in-process methods', () =
     await send({ subject: 'after 2' });
 
     expect(await sink.acceptedSince(mark)).toBe(2);
-    expect((await sink.waitFor(2, { since: mark, timeout: 1000 })).map((r) => r.subject)).toEqual(['after 1', 'after 2']);
+    expect((await sink.waitFor(2, { since: mark, timeout: 1000 })).map((r) => r.subject)).toEqual([
+      'after 1',
+      'after 2',
+    ]);
   });
 
   it('gives concurrent tests their own window with view({ to })', async () => {
     await send({ to: 'alice@test.example', subject: 'old' });
-    const [alice, bob] = await Promise.all([sink.view({ to: 'alice@test.example' }), sink.view({ to: 'bob@test.example' })]);
+    const [alice, bob] = await Promise.all([
+      sink.view({ to: 'alice@test.example' }),
+      sink.view({ to: 'bob@test.example' }),
+    ]);
     const aliceWait = alice.waitFor(2, { timeout: 15_000 });
 
     await send({ to: 'alice@test.example', subject: 'a1' });
@@ -196,13 +208,21 @@ describe('connectSink: a sink in another process, with in-process methods', () =
       const { connectSink } = require('@mailhole/core');
       connectSink(process.env.API).then(async (sink) => {
         const [record] = await sink.waitFor({ subject: 'from cjs' }, { timeout: 5000 });
-        console.log(JSON.stringify({ accepted: await sink.accepted(), subject: record.subject }));
+        const [message] = await sink.messages({ subject: 'from cjs' });
+        const parsed = await message.parsed();
+        console.log(JSON.stringify({ accepted: await sink.accepted(), subject: record.subject, text: parsed.text.trim() }));
       });`;
 
-    const result = await runProgram(process.execPath, ['-e', script], { ...process.env, API: server.api }, 15_000, workspace);
+    const result = await runProgram(
+      process.execPath,
+      ['-e', script],
+      { ...process.env, API: server.api },
+      15_000,
+      workspace,
+    );
 
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ accepted: 1, subject: 'from cjs' });
+    expect(JSON.parse(result.stdout)).toEqual({ accepted: 1, subject: 'from cjs', text: 'hello' });
   });
 });

@@ -35,8 +35,8 @@ export function typings(sink: Sink, view: SinkView): void {
   fileTest('file-scoped fixtures are a view and the shared sink', ({ mailhole, mailholeSink }) => {
     const mine: SinkView = mailhole;
     const shared: MailholeScopedFixtures['mailholeSink'] = mailholeSink;
-    // @ts-expect-error a view has no clientTls(): the shared sink has
-    mailhole.clientTls();
+    // A view offers the sink's client TLS settings too, so STARTTLS tests work in every scope.
+    void mailhole.clientTls;
     void mine;
     void shared.clientTls();
   });

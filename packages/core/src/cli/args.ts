@@ -11,11 +11,7 @@ export class UsageError extends Error {
 }
 
 /** Like util.parseArgs, with errors that name the command and point at its --help. */
-export function parseCommand<T extends OptionsConfig>(
-  command: string,
-  args: string[],
-  options: T,
-): ParsedValues<T> {
+export function parseCommand<T extends OptionsConfig>(command: string, args: string[], options: T): ParsedValues<T> {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
@@ -38,7 +34,9 @@ export function parsePort(value: string, flag: string): PortSpec {
     return { from, to };
   }
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
-    throw new UsageError(`${flag} must be a port (0-65535, 0 = any free port) or a range such as 2525-2535, got ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `${flag} must be a port (0-65535, 0 = any free port) or a range such as 2525-2535, got ${JSON.stringify(value)}`,
+    );
   }
   return { port: Number(value) };
 }
@@ -47,7 +45,9 @@ export function parsePort(value: string, flag: string): PortSpec {
 export function parseDuration(value: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
   if (m === null) {
-    throw new UsageError(`${flag} must be a duration such as 500ms, 30s or 2m (a bare number is milliseconds), got ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `${flag} must be a duration such as 500ms, 30s or 2m (a bare number is milliseconds), got ${JSON.stringify(value)}`,
+    );
   }
   const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
   return Math.round(Number(m[1]) * scale);

@@ -90,7 +90,8 @@ export async function wait(args: string[]): Promise<number> {
   }
   const count = flags.count === undefined ? 1 : parseCount(flags.count, '--count');
   const timeout = flags.timeout === undefined ? 30_000 : parseDuration(flags.timeout, '--timeout');
-  if (flags['since-mark'] && flags.since !== undefined) throw new UsageError('mailhole wait: give --since-mark or --since, not both');
+  if (flags['since-mark'] && flags.since !== undefined)
+    throw new UsageError('mailhole wait: give --since-mark or --since, not both');
   const sink = await connect(flags);
   const filter: DeliveryFilter = {};
   if (flags.to !== undefined) filter.to = flags.to;
@@ -99,7 +100,9 @@ export async function wait(args: string[]): Promise<number> {
   let since = flags.since;
   if (flags['since-mark']) since = 'last';
   if (since !== undefined && since !== 'last' && !/^\d+:\d+$/.test(since)) {
-    throw new UsageError(`--since must be a mark token such as 12:10 (as mailhole mark prints it), got ${JSON.stringify(since)}`);
+    throw new UsageError(
+      `--since must be a mark token such as 12:10 (as mailhole mark prints it), got ${JSON.stringify(since)}`,
+    );
   }
   const filtered = Object.keys(filter).length > 0;
   try {

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { ControlTarget, SinkInfo } from '../control/target.js';
 import { type Mark, type SinkStats, WaitTimeoutError } from '../record/recorder.js';
-import { type StartOptions, startSink } from '../server/sink.js';
+import { type Sink, type StartOptions, startSink } from '../server/sink.js';
 
 /**
  * `mailhole serve --workers N`: node:cluster workers share the SMTP port (the primary hands out
@@ -19,7 +19,7 @@ type ToWorker =
 /** Worker → primary. */
 type FromWorker =
   | { type: 'ready' }
-  | { type: 'listening'; port: number; tlsPort: number | undefined }
+  | { type: 'listening'; port: number; tlsPort: number | undefined; stats: SinkStats; mark: Mark }
   | { type: 'stats'; epoch: number; stats: SinkStats; mark: Mark }
   | { type: 'failed'; message: string };
 
@@ -66,6 +66,9 @@ export class WorkerPool implements ControlTarget {
             // Only now: an ES module worker listens for messages after it loaded, and earlier ones are lost.
             worker.send({ type: 'start', options: this.options, logEvents } satisfies ToWorker);
           } else if (message.type === 'listening') {
+            // The first counters come with it, so the sums are whole from the first API request on.
+            state.stats = message.stats;
+            state.mark = message.mark;
             if (++listening === this.count) resolve();
           } else if (message.type === 'failed') {
             reject(new Error(message.message));
@@ -80,8 +83,14 @@ export class WorkerPool implements ControlTarget {
         });
         worker.once('exit', (code, signal) => {
           if (!this.stopping) {
-            this.onWorkerExit(`worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); its counts so far are kept`);
-            reject(new Error(`mailhole serve: worker ${worker.process.pid} exited before listening (${signal ?? `code ${code}`})`));
+            this.onWorkerExit(
+              `worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); its counts so far are kept`,
+            );
+            reject(
+              new Error(
+                `mailhole serve: worker ${worker.process.pid} exited before listening (${signal ?? `code ${code}`})`,
+              ),
+            );
           }
         });
       }
@@ -198,7 +207,8 @@ export class WorkerPool implements ControlTarget {
     if (typeof target !== 'number') return Promise.reject(new Error(this.recordsUnavailable()));
     const timeout = options.timeout ?? 3000;
     const since = options.since;
-    const got = (): number => (since === undefined ? this.stats().accepted : this.mark().acceptedTotal - since.acceptedTotal);
+    const got = (): number =>
+      since === undefined ? this.stats().accepted : this.mark().acceptedTotal - since.acceptedTotal;
     return new Promise((resolve, reject) => {
       const signal = options.signal;
       if (signal?.aborted) {
@@ -263,9 +273,11 @@ export function runWorker(): void {
       else process.send(message, undefined, {}, () => resolve());
     });
   let stop: (() => Promise<void>) | undefined;
-  let stopping: Promise<void> | undefined;
+  let stopping = false;
   const shutdown = (): void => {
-    stopping ??= (stop?.() ?? Promise.resolve()).finally(() => {
+    if (stopping) return;
+    stopping = true;
+    (stop?.() ?? Promise.resolve()).finally(() => {
       // Leaving the IPC channel lets the process end once stdout is flushed; the timer is a last resort.
       if (process.connected) process.disconnect();
       setTimeout(() => process.exit(0), 3000).unref();
@@ -316,19 +328,20 @@ export function runWorker(): void {
       last = '';
       await push();
     };
-    await send({ type: 'listening', port: sink.port, tlsPort: sink.tlsPort });
-    last = '';
-    await push();
+    last = JSON.stringify(sink.stats());
+    await send({ type: 'listening', port: sink.port, tlsPort: sink.tlsPort, stats: sink.stats(), mark: sink.mark() });
   });
   void send({ type: 'ready' });
 }
 
 /** One JSON line per event on stdout (`--log events`). */
-export function logEvents(sink: { on(event: string, listener: (...args: any[]) => void): unknown }): void {
+export function logEvents(sink: Pick<Sink, 'on'>): void {
   const line = (event: string, data: object): void => {
     process.stdout.write(`${JSON.stringify({ event, time: new Date().toISOString(), pid: process.pid, ...data })}\n`);
   };
-  sink.on('connection', (c) => line('connection', { id: c.id, client: `${c.remoteAddress}:${c.remotePort}`, listener: c.listener }));
+  sink.on('connection', (c) =>
+    line('connection', { id: c.id, client: `${c.remoteAddress}:${c.remotePort}`, listener: c.listener }),
+  );
   sink.on('delivery', (r) =>
     line('delivery', {
       id: r.id,
@@ -341,5 +354,7 @@ export function logEvents(sink: { on(event: string, listener: (...args: any[]) =
     }),
   );
   sink.on('disconnect', (d) => line('disconnect', { id: d.connectionId, client: d.client, lastReply: d.lastReply }));
-  sink.on('fault', (f) => line('fault', { rule: f.rule, stage: f.stage, action: f.action, connectionId: f.connectionId }));
+  sink.on('fault', (f) =>
+    line('fault', { rule: f.rule, stage: f.stage, action: f.action, connectionId: f.connectionId }),
+  );
 }

@@ -29,7 +29,9 @@ Examples
 
 function version(): string {
   // dist/esm/cli/main.js → the package's package.json, three folders up.
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -56,7 +58,9 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`mailhole: unknown command ${JSON.stringify(command)}; the commands are serve, wait, stats and mark (mailhole --help)`);
+      throw new UsageError(
+        `mailhole: unknown command ${JSON.stringify(command)}; the commands are serve, wait, stats and mark (mailhole --help)`,
+      );
   }
 }
 

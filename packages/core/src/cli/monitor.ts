@@ -46,7 +46,8 @@ export class Monitor {
     if (info.smtps) lines.push(`  SMTPS     ${info.smtps}`);
     if (info.api) lines.push(`  API       ${info.api}${info.token ? ' (bearer token required)' : ''}`);
     if (info.ca) lines.push(`  CA        ${info.ca}`);
-    else if (info.starttls || info.smtps) lines.push('  CA        not written (add --ca-file PATH; GET /api/info has it too)');
+    else if (info.starttls || info.smtps)
+      lines.push('  CA        not written (add --ca-file PATH; GET /api/info has it too)');
     lines.push(`  capture   ${info.capture}`, 'Press Ctrl-C to stop.', '');
     process.stdout.write(lines.join('\n'));
   }

@@ -5,7 +5,7 @@ import { type ControlTarget, type SinkInfo, sinkTarget } from '../control/target
 import { resolveOptions } from '../server/options.js';
 import { type Sink, type StartOptions, startSink } from '../server/sink.js';
 import { testCertificate, writeCaFile } from '../tls/certificates.js';
-import { parseCommand, parseCount, parseDuration, parsePort, parseSize, type PortSpec, UsageError } from './args.js';
+import { type PortSpec, parseCommand, parseCount, parseDuration, parsePort, parseSize, UsageError } from './args.js';
 import { logEvents, WorkerPool } from './cluster.js';
 import { Monitor } from './monitor.js';
 
@@ -139,6 +139,9 @@ export async function serve(args: string[], version: string): Promise<void> {
   if (flags['idle-timeout'] !== undefined) options.idleTimeout = parseDuration(flags['idle-timeout'], '--idle-timeout');
   const workers = flags.workers === undefined ? 1 : parseCount(flags.workers, '--workers', 1);
   const log = logMode(flags.log);
+  // Workers share a port chosen up front, so for them even "any free port" is picked here; one
+  // process binds port 0 itself, which leaves no window for another program to take the port.
+  const fixed = workers > 1;
 
   // Validate everything before binding anything, with the option names startSink uses.
   const probe = resolveOptions({ ...options, port: 0, tlsPort: 0 }, new Set(['tlsFault']));
@@ -151,13 +154,17 @@ export async function serve(args: string[], version: string): Promise<void> {
     flags.port === undefined ? portOption(options.port, '--port', 2525) : parsePort(flags.port, '--port'),
     host,
     '--port',
+    fixed,
   );
   options.port = smtpPort;
   if (probe.tls === 'implicit' || probe.tls === 'both') {
     options.tlsPort = await choosePort(
-      flags['tls-port'] === undefined ? portOption(options.tlsPort, '--tls-port', 0) : parsePort(flags['tls-port'], '--tls-port'),
+      flags['tls-port'] === undefined
+        ? portOption(options.tlsPort, '--tls-port', 0)
+        : parsePort(flags['tls-port'], '--tls-port'),
       host,
       '--tls-port',
+      fixed,
     );
   }
 
@@ -169,9 +176,12 @@ export async function serve(args: string[], version: string): Promise<void> {
     const token = flags.token ?? base.token ?? process.env.MAILHOLE_API_TOKEN;
     if (token !== undefined && token !== '') base.token = token;
     base.port = await choosePort(
-      flags['api-port'] === undefined ? portOption(base.port, '--api-port', 8025) : parsePort(flags['api-port'], '--api-port'),
+      flags['api-port'] === undefined
+        ? portOption(base.port, '--api-port', 8025)
+        : parsePort(flags['api-port'], '--api-port'),
       base.host,
       '--api-port',
+      false,
     );
     api = base;
   }
@@ -241,25 +251,9 @@ export async function serve(args: string[], version: string): Promise<void> {
     }
   }
 
-  const caFile = flags['ca-file'] === undefined || info.ca === undefined ? undefined : await writeCaFile(info.ca, flags['ca-file']);
-  monitor.listening({
-    version,
-    smtp: info.url,
-    ...(info.tlsUrl !== undefined ? { smtps: info.tlsUrl } : {}),
-    ...(info.options.tls === 'starttls' || info.options.tls === 'both'
-      ? { starttls: info.options.requireTls ? 'required' : 'offered' }
-      : {}),
-    ...(controlApi ? { api: controlApi.url, token: api?.token !== undefined } : {}),
-    ...(caFile !== undefined ? { ca: caFile } : {}),
-    capture: info.options.capture,
-    workers,
-    pid: process.pid,
-    ...(pool ? { workerPids: pool.pids } : {}),
-  });
-  monitor.start();
-
-  await new Promise<void>((resolve) => {
-    let stopping = false;
+  // Signal handlers go in before the address is printed: a script that reads it and signals at once must get a clean stop.
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
         // A second Ctrl-C: the user does not want to wait for a clean close.
@@ -285,6 +279,25 @@ export async function serve(args: string[], version: string): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  const caFile =
+    flags['ca-file'] === undefined || info.ca === undefined ? undefined : await writeCaFile(info.ca, flags['ca-file']);
+  monitor.listening({
+    version,
+    smtp: info.url,
+    ...(info.tlsUrl !== undefined ? { smtps: info.tlsUrl } : {}),
+    ...(info.options.tls === 'starttls' || info.options.tls === 'both'
+      ? { starttls: info.options.requireTls ? 'required' : 'offered' }
+      : {}),
+    ...(controlApi ? { api: controlApi.url, token: api?.token !== undefined } : {}),
+    ...(caFile !== undefined ? { ca: caFile } : {}),
+    capture: info.options.capture,
+    workers,
+    pid: process.pid,
+    ...(pool ? { workerPids: pool.pids } : {}),
+  });
+  // A signal during the CA write already stopped everything: no counter may outlive it.
+  if (!stopping) monitor.start();
+  await stopped;
 }
 
 /** A port clash told in the CLI's words: which flag to change, and how. */
@@ -292,7 +305,11 @@ function inUse(error: unknown): unknown {
   const message = (error as Error)?.message ?? '';
   const m = /^(?:startSink|control API): (\S+) is already in use/.exec(message);
   if (m === null) return error;
-  const flag = message.startsWith('control API') ? '--api-port' : message.includes('"tlsPort"') ? '--tls-port' : '--port';
+  const flag = message.startsWith('control API')
+    ? '--api-port'
+    : message.includes('"tlsPort"')
+      ? '--tls-port'
+      : '--port';
   return new Error(
     `${m[1]} is already in use; choose another ${flag} (0 takes any free port, a range such as 2525-2535 the first free one)`,
     { cause: error },
@@ -315,11 +332,8 @@ function portOption(value: unknown, flag: string, fallback: number): PortSpec {
 }
 
 /** A port to bind: explicit ones are used as they are (a clash is reported by the listener), ranges give the first free one. */
-async function choosePort(spec: PortSpec, host: string, flag: string): Promise<number> {
-  if ('port' in spec) {
-    // Workers share a port chosen here, so even "any free port" is fixed before they start.
-    return spec.port === 0 ? getPort({ host }) : spec.port;
-  }
+async function choosePort(spec: PortSpec, host: string, flag: string, fixZero: boolean): Promise<number> {
+  if ('port' in spec) return spec.port === 0 && fixZero ? getPort({ host }) : spec.port;
   const port = await getPort({ port: portNumbers(spec.from, spec.to), host });
   if (port < spec.from || port > spec.to) {
     throw new UsageError(`${flag} ${spec.from}-${spec.to}: every port in the range is in use; widen it or use 0`);
@@ -332,7 +346,9 @@ async function readConfig(path: string): Promise<Record<string, unknown>> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`--config ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new UsageError(
+      `--config ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
   let value: unknown;
   try {
@@ -341,7 +357,9 @@ async function readConfig(path: string): Promise<Record<string, unknown>> {
     throw new UsageError(`--config ${path}: not valid JSON (${(error as Error).message})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UsageError(`--config ${path}: must hold a JSON object with startSink options, e.g. {"port": 2525, "capture": "full"}`);
+    throw new UsageError(
+      `--config ${path}: must hold a JSON object with startSink options, e.g. {"port": 2525, "capture": "full"}`,
+    );
   }
   return value as Record<string, unknown>;
 }

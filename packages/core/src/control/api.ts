@@ -63,15 +63,35 @@ interface Request {
 type Reply = { json: unknown; status?: number } | { body: Buffer | string; type: string };
 
 /**
- * Serves the control API of `target` (see the README's "Control API" for every route).
- * Loopback by default; with `token`, every request must carry it. A browser page on another
- * origin is refused (403), so a web page cannot reset or read a sink on a developer's machine.
+ * Serves the control API of `target`. Loopback by default; with `token`, every request must carry
+ * it. A browser page on another origin (or under a foreign Host name) is refused with 403, so a web
+ * page cannot reset or read a sink on a developer's machine. Every answer is JSON, errors included
+ * (`{ error, status }`), except the raw message and the metrics.
+ *
+ * - `GET /api/stats`: every counter of `SinkStats`.
+ * - `GET /api/info`: host, port, url, tlsPort, tlsUrl, ca, apiUrl, options in force, workers.
+ * - `GET /api/describe`: `{ description }`, the report failure messages quote.
+ * - `GET /api/mark`: the current mark `{ seq, acceptedTotal, token }`; `POST /api/mark` takes one and
+ *   remembers it as `since=last`.
+ * - `POST /api/reset`: zeroes the counters, forgets records and messages.
+ * - `GET /api/deliveries?to&from&subject&header&since&includeRejected&limit`: `{ deliveries, mark }`.
+ * - `GET /api/messages?…filters`: kept messages `{ messages: [{ id, size, record }], mark }` (capture full).
+ * - `GET /api/messages/:id[?parsed=false]`: `{ id, size, record, parsed }`, attachments in base64.
+ * - `GET /api/messages/:id/raw`: the message as received, `message/rfc822`.
+ * - `GET /api/wait?count&timeout&…filters`: answers when `count` accepted deliveries (matching the
+ *   filters, after `since`) are there: `{ reached: true, deliveries }`. At the timeout (ms, default
+ *   3000, at most an hour) it answers 200 too, with `{ reached: false, expected, received, message }`
+ *   and the same text `waitFor` throws: a timeout is an answer about the sink, not an HTTP failure.
+ *   When the sink closes, pending waits get 503.
+ * - `GET /metrics`: Prometheus text, `mailhole_*` counters labelled `sink="host:port"`.
  *
  * @example const api = await serveControlApi(sinkTarget(sink), { port: 0 }); await fetch(`${api.url}/api/stats`);
  */
 export async function serveControlApi(target: ControlTarget, options: ControlApiOptions = {}): Promise<ControlServer> {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`startSink: option "api" must be true or { port, host, token }, got ${JSON.stringify(options)}`);
+    throw new TypeError(
+      `startSink: option "api" must be true or { port, host, token }, got ${JSON.stringify(options)}`,
+    );
   }
   for (const key of Object.keys(options)) {
     if (!['port', 'host', 'token'].includes(key)) {
@@ -84,7 +104,9 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
   }
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`startSink: option "api.port" must be a port number from 0 to 65535, got ${JSON.stringify(port)}`);
+    throw new RangeError(
+      `startSink: option "api.port" must be a port number from 0 to 65535, got ${JSON.stringify(port)}`,
+    );
   }
   const token = options.token;
   if (token !== undefined && (typeof token !== 'string' || token === '')) {
@@ -181,7 +203,9 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
         const mark = target.mark();
         const limit = intParam(extra.get('limit'), 'limit', Number.MAX_SAFE_INTEGER, 0, Number.MAX_SAFE_INTEGER);
         const all = target.deliveries(filter);
-        return { json: { deliveries: limit >= all.length ? all : all.slice(all.length - limit), mark: markJson(mark) } };
+        return {
+          json: { deliveries: limit >= all.length ? all : all.slice(all.length - limit), mark: markJson(mark) },
+        };
       },
     },
     {
@@ -322,17 +346,29 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
     }
     const origin = req.headers.origin;
     const site = req.headers['sec-fetch-site'];
-    if ((origin !== undefined && origin !== `http://${req.headers.host}`) || site === 'cross-site' || site === 'same-site') {
-      throw new HttpError(403, `cross-origin requests are refused (Origin ${origin ?? site}): call the API from a test or a script, not from a web page`);
+    if (
+      (origin !== undefined && origin !== `http://${req.headers.host}`) ||
+      site === 'cross-site' ||
+      site === 'same-site'
+    ) {
+      throw new HttpError(
+        403,
+        `cross-origin requests are refused (Origin ${origin ?? site}): call the API from a test or a script, not from a web page`,
+      );
     }
     if (tokenDigest !== undefined) {
       const header = req.headers.authorization;
       const given = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
       const challenge = { 'WWW-Authenticate': 'Bearer realm="mailhole"' };
       if (given === undefined) {
-        throw new HttpError(401, 'this API needs a token: send "Authorization: Bearer <token>" (connectSink(url, { token }))', challenge);
+        throw new HttpError(
+          401,
+          'this API needs a token: send "Authorization: Bearer <token>" (connectSink(url, { token }))',
+          challenge,
+        );
       }
-      if (!timingSafeEqual(digest(given), tokenDigest)) throw new HttpError(401, 'the bearer token is wrong', challenge);
+      if (!timingSafeEqual(digest(given), tokenDigest))
+        throw new HttpError(401, 'the bearer token is wrong', challenge);
     }
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     if (candidates.length === 0) {
@@ -361,7 +397,11 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
       });
       if ('json' in reply) send(res, reply.status ?? 200, reply.json);
       else {
-        res.writeHead(200, { 'Content-Type': reply.type, 'Content-Length': Buffer.byteLength(reply.body), ...NO_CACHE });
+        res.writeHead(200, {
+          'Content-Type': reply.type,
+          'Content-Length': Buffer.byteLength(reply.body),
+          ...NO_CACHE,
+        });
         res.end(reply.body);
       }
     } finally {
@@ -383,9 +423,14 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
         res.destroy();
         return;
       }
-      if (error instanceof HttpError) send(res, error.status, { error: error.message, status: error.status }, error.headers);
+      if (error instanceof HttpError)
+        send(res, error.status, { error: error.message, status: error.status }, error.headers);
       else if (error instanceof QueryError) send(res, 400, { error: error.message, status: 400 });
-      else send(res, 500, { error: `mailhole: internal error: ${(error as Error)?.message ?? String(error)}`, status: 500 });
+      else
+        send(res, 500, {
+          error: `mailhole: internal error: ${(error as Error)?.message ?? String(error)}`,
+          status: 500,
+        });
     });
   });
   // Malformed HTTP never reaches the handler: answer it (or drop the socket) without an exception.
@@ -400,6 +445,8 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
     );
   });
   server.on('error', () => {});
+  // Long-polls hold a connection each: bounded, so a runaway client cannot exhaust descriptors.
+  server.maxConnections = 512;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 1000;
@@ -483,7 +530,10 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown> |
   if (text === '') return undefined;
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
-    throw new HttpError(415, `a request body must be JSON (Content-Type: application/json), got ${JSON.stringify(type)}`);
+    throw new HttpError(
+      415,
+      `a request body must be JSON (Content-Type: application/json), got ${JSON.stringify(type)}`,
+    );
   }
   let value: unknown;
   try {

@@ -8,7 +8,11 @@ interface Metric {
 
 /** Prometheus names of the counters; a counter added to SinkStats later still appears, with a generic name. */
 const METRICS: Record<string, Metric> = {
-  accepted: { name: 'accepted_total', type: 'counter', help: 'Accepted deliveries (final reply to DATA or BDAT LAST was 2xx).' },
+  accepted: {
+    name: 'accepted_total',
+    type: 'counter',
+    help: 'Accepted deliveries (final reply to DATA or BDAT LAST was 2xx).',
+  },
   rejected: { name: 'rejected_total', type: 'counter', help: 'Messages whose final reply was 4xx or 5xx.' },
   connections: { name: 'connections_total', type: 'counter', help: 'Connections accepted, refused ones included.' },
   activeConnections: { name: 'active_connections', type: 'gauge', help: 'Connections open now.' },
@@ -17,11 +21,19 @@ const METRICS: Record<string, Metric> = {
     type: 'counter',
     help: 'Connections turned away with 421 because of maxConnections.',
   },
-  transactions: { name: 'transactions_total', type: 'counter', help: 'Mail transactions started (MAIL FROM accepted).' },
+  transactions: {
+    name: 'transactions_total',
+    type: 'counter',
+    help: 'Mail transactions started (MAIL FROM accepted).',
+  },
   recipientsAccepted: { name: 'recipients_accepted_total', type: 'counter', help: 'Envelope recipients accepted.' },
   recipientsRejected: { name: 'recipients_rejected_total', type: 'counter', help: 'Envelope recipients refused.' },
   acceptedBytes: { name: 'accepted_bytes_total', type: 'counter', help: 'Message octets of accepted deliveries.' },
-  receivedBytes: { name: 'received_bytes_total', type: 'counter', help: 'Octets read from clients, commands included.' },
+  receivedBytes: {
+    name: 'received_bytes_total',
+    type: 'counter',
+    help: 'Octets read from clients, commands included.',
+  },
   faults: { name: 'faults_total', type: 'counter', help: 'Fault rules that fired.' },
   evictedRecords: {
     name: 'evicted_records_total',

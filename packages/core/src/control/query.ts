@@ -85,7 +85,9 @@ export function parseQuery(
         const colon = value.indexOf(':');
         const name = (colon < 0 ? value : value.slice(0, colon)).trim();
         if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
-          throw new QueryError(`header must be "name" or "name:value" with a header field name, got ${JSON.stringify(value)}`);
+          throw new QueryError(
+            `header must be "name" or "name:value" with a header field name, got ${JSON.stringify(value)}`,
+          );
         }
         filter.header = colon < 0 ? { name } : { name, value: value.slice(colon + 1).trim() };
         break;

@@ -271,7 +271,12 @@ export class RemoteSink implements SinkAddress {
   }
 
   /** @internal a wait with `since` as a URL token (`last` included), for `mailhole wait`. */
-  async waitForQuery(filter: DeliveryFilter, count: number, timeout: number, since: string | undefined): Promise<DeliveryRecord[]> {
+  async waitForQuery(
+    filter: DeliveryFilter,
+    count: number,
+    timeout: number,
+    since: string | undefined,
+  ): Promise<DeliveryRecord[]> {
     const query = filterToQuery(filter, { count, timeout, since });
     const answer = await this.client.json<WaitAnswer>('GET', `/api/wait?${query}`, timeout + WAIT_GRACE_MS);
     if (!answer.reached) throw new WaitTimeoutError(answer.message, answer.expected, answer.received);

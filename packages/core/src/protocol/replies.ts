@@ -15,7 +15,7 @@ export const replies = {
   senderOk: reply(250, '2.1.0', 'Sender OK'),
   recipientOk: reply(250, '2.1.5', 'Recipient OK'),
   startData: reply(354, undefined, 'Start mail input; end with <CRLF>.<CRLF>'),
-  accepted: (id: string): Reply => reply(250, '2.0.0', `Message accepted as ${id} (and forgotten)`),
+  accepted: (id: string): Reply => reply(250, '2.0.0', `Message accepted as ${id}`),
   chunkOk: (octets: number): Reply => reply(250, '2.0.0', `${octets} octets received`),
   bye: reply(221, '2.0.0', 'Bye'),
   vrfy: reply(252, '2.0.0', 'Cannot VRFY user, but will accept message for delivery'),

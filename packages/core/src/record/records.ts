@@ -1,6 +1,7 @@
 import type { Reply } from '../protocol/reply.js';
 import { replyToString } from '../protocol/reply.js';
 import type { BodyType, Delivery, FiredFault, TlsInfo } from '../protocol/types.js';
+import { decodeEncodedWords } from './parsed.js';
 
 /** A reply as plain JSON, the same in-process and through the control API. */
 export interface ReplyRecord {
@@ -102,7 +103,7 @@ export function toDeliveryRecord(delivery: Delivery, seq: number): DeliveryRecor
   if (delivery.headers !== undefined) {
     record.headers = parseHeaderSection(delivery.headers);
     const subject = record.headers.subject?.[0];
-    if (subject !== undefined) record.subject = subject;
+    if (subject !== undefined) record.subject = decodeEncodedWords(subject);
   }
   return record;
 }

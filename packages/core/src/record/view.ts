@@ -1,3 +1,4 @@
+import type { ClientTlsSettings } from '../server/sink.js';
 import {
   compileFilter,
   type DeliveryFilter,
@@ -24,6 +25,8 @@ export interface SinkAddress {
   readonly url: string;
   readonly tlsPort: number | undefined;
   readonly ca: string | undefined;
+  /** TLS settings for a client that verifies the sink (nodemailer's `tls` option). */
+  clientTls?(): ClientTlsSettings;
 }
 
 /**
@@ -62,6 +65,12 @@ export class SinkView implements SinkAddress {
   }
   get ca(): string | undefined {
     return this.address.ca;
+  }
+
+  /** TLS settings for a client that verifies the sink (nodemailer's `tls` option); throws without TLS. */
+  clientTls(): ClientTlsSettings {
+    if (this.address.clientTls === undefined) throw new Error('view.clientTls(): this sink has no TLS');
+    return this.address.clientTls();
   }
 
   /** The mark this view counts from. */

@@ -85,6 +85,12 @@ export class Connection {
     socket.on('error', () => {
       // Resets and broken pipes are a client's business; 'close' follows and cleans up.
     });
+    if (socket instanceof TLSSocket) {
+      // A TLSSocket made outside a tls.Server reports a TLS error after the handshake (a record that
+      // fails to decrypt) only as '_tlsError', never 'error', and stays open: the session is dead,
+      // so end it now rather than hold it until idleTimeout (smtp-server listens the same way).
+      socket.on('_tlsError', () => this.destroy());
+    }
     socket.on('close', () => this.onClose());
     socket.on('drain', () => {
       if (this.pausedForWrites) {

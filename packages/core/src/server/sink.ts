@@ -274,9 +274,18 @@ export class Sink {
         pending++;
         this.controlApi.close().then(done, done);
       }
+      // Resolve only once every session's end is recorded, so describe() right after close() tells all.
+      pending++;
+      this.whenDrained(done);
       if (pending === 0) resolve();
     });
     return this.closing;
+  }
+
+  private drainWaiters: Array<() => void> = [];
+  private whenDrained(callback: () => void): void {
+    if (this.connections.size === 0) callback();
+    else this.drainWaiters.push(callback);
   }
 
   /** @internal */
@@ -287,6 +296,11 @@ export class Sink {
   /** @internal */
   release(connection: Connection): void {
     this.connections.delete(connection);
+    if (this.connections.size === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const callback of waiters) callback();
+    }
   }
 
   /** @internal */
@@ -367,9 +381,10 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
     secureContext: () => context,
     handshakeFault: tlsFault === 'handshake',
     release: (connection) => {
-      sink?.release(connection);
       capture?.connectionClosed(connection.session.connection.id);
       recorder.connectionClosed(connection.session.connection, connection.lastSent, false);
+      // Last: releasing the final connection lets a pending close() resolve, with the record complete.
+      sink?.release(connection);
     },
     internalError: (error) => sink?.emitError(error),
   };
