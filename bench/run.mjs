@@ -62,10 +62,14 @@ const serverSpecs = {
   mailhole: {
     label: 'mailhole',
     start: (o = {}) =>
-      startNodeServer('mailhole', { kind: 'mailhole', options: { maxConnections: FILES, ...o.options } }, {
-        execArgv: mailholeExecArgv(),
-        files: o.files,
-      }),
+      startNodeServer(
+        'mailhole',
+        { kind: 'mailhole', options: { maxConnections: FILES, ...o.options } },
+        {
+          execArgv: mailholeExecArgv(),
+          files: o.files,
+        },
+      ),
   },
   'mailhole-count': {
     label: "mailhole (capture: 'count')",
@@ -79,10 +83,14 @@ const serverSpecs = {
   'mailhole-baseline': {
     label: 'mailhole (baseline)',
     start: (o = {}) =>
-      startNodeServer('mailhole-baseline', { kind: 'mailhole', options: { maxConnections: FILES, ...o.options } }, {
-        files: o.files,
-        env: { BENCH_MAILHOLE_CORE: flags.baseline },
-      }),
+      startNodeServer(
+        'mailhole-baseline',
+        { kind: 'mailhole', options: { maxConnections: FILES, ...o.options } },
+        {
+          files: o.files,
+          env: { BENCH_MAILHOLE_CORE: flags.baseline },
+        },
+      ),
   },
   'smtp-server': {
     label: 'smtp-server (nodemailer)',
@@ -106,7 +114,8 @@ async function alternate(entries, { reference, units, unitName = 'message' }) {
   for (const entry of entries) {
     const { command, args } = entry.client(entry.server.port);
     const warm = await run(command, args);
-    if (warm.code !== 0) failures.push(`${entry.label}, warm-up: exit ${warm.code}: ${(warm.stderr || warm.stdout).trim().slice(0, 300)}`);
+    if (warm.code !== 0)
+      failures.push(`${entry.label}, warm-up: exit ${warm.code}: ${(warm.stderr || warm.stdout).trim().slice(0, 300)}`);
   }
   for (let r = 0; r < RUNS; r++) {
     for (let k = 0; k < entries.length; k++) {
@@ -120,7 +129,9 @@ async function alternate(entries, { reference, units, unitName = 'message' }) {
       let elapsedMs = result.wallMs;
       if (result.stdout.trim().startsWith('{')) elapsedMs = lastJson(result.stdout).elapsedMs ?? elapsedMs;
       if (result.code !== 0) {
-        failures.push(`${entry.label}, run ${r + 1}: exit ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 300)}`);
+        failures.push(
+          `${entry.label}, run ${r + 1}: exit ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 300)}`,
+        );
         continue;
       }
       if (acceptedBefore !== undefined) {
@@ -173,10 +184,24 @@ const smtpSource = (args) => (port) => ({
   command: tools.smtpSource,
   args: [...args, '-f', 'source@client.test', '-t', 'sink@sink.test', '-M', 'client.test', `127.0.0.1:${port}`],
 });
-const nodeClient = (file, args) => (port) => ({ command: process.execPath, args: [file, '--port', String(port), ...args] });
+const nodeClient = (file, args) => (port) => ({
+  command: process.execPath,
+  args: [file, '--port', String(port), ...args],
+});
 
 /** A scenario that runs one client against several servers, alternating. */
-function throughputScenario({ id, title, what, servers, client, units, needs = [], serverOptions = {}, notes = [], clientFor = {} }) {
+function throughputScenario({
+  id,
+  title,
+  what,
+  servers,
+  client,
+  units,
+  needs = [],
+  serverOptions = {},
+  notes = [],
+  clientFor = {},
+}) {
   return {
     id,
     title,
@@ -187,7 +212,13 @@ function throughputScenario({ id, title, what, servers, client, units, needs = [
         servers.splice(servers.indexOf('mailhole') + 1, 0, 'mailhole-baseline');
       }
       return withServers(servers, serverOptions, async (started) => {
-        const entries = servers.map((s) => ({ id: s, label: serverSpecs[s].label, server: started[s], client, ...clientFor[s] }));
+        const entries = servers.map((s) => ({
+          id: s,
+          label: serverSpecs[s].label,
+          server: started[s],
+          client,
+          ...clientFor[s],
+        }));
         const result = await alternate(entries, { reference: servers[0], units });
         return { what, notes, ...result };
       });
@@ -221,7 +252,9 @@ const scenarios = [
     clientFor: {
       'smtp-server': { client: smtpSource(['-s', '20', '-m', String(n(500, 100)), '-l', '1000']), units: n(500, 100) },
     },
-    notes: ['smtp-server waits 100 ms before each greeting, so it gets a tenth of the messages (same 20 connections at a time).'],
+    notes: [
+      'smtp-server waits 100 ms before each greeting, so it gets a tenth of the messages (same 20 connections at a time).',
+    ],
     needs: ['smtpSource', 'smtpSink', 'smtpServer'],
   }),
   throughputScenario({
@@ -247,7 +280,16 @@ const scenarios = [
     title: 'A pipelining client',
     what: `bench/clients/load-client.mjs --mode pipelining --connections 20 --messages ${n(20_000, 5000)} --size 1000: MAIL, RCPT and DATA in one write, then the message, its end and the next group in one write (RFC 2920)`,
     servers: ['smtp-sink', 'mailhole', 'smtp-server'],
-    client: nodeClient(loadClient, ['--mode', 'pipelining', '--connections', '20', '--messages', String(n(20_000, 5000)), '--size', '1000']),
+    client: nodeClient(loadClient, [
+      '--mode',
+      'pipelining',
+      '--connections',
+      '20',
+      '--messages',
+      String(n(20_000, 5000)),
+      '--size',
+      '1000',
+    ]),
     units: n(20_000, 5000),
     needs: ['smtpSink', 'smtpServer'],
   }),
@@ -260,14 +302,24 @@ const scenarios = [
         const messages = n(20_000, 5000);
         const common = ['--connections', '20', '--messages', String(messages), '--size', '1000'];
         const entries = [
-          { id: 'mailhole-bdat', label: 'mailhole, BDAT LAST', server: mailhole, client: nodeClient(loadClient, ['--mode', 'bdat', ...common]) },
+          {
+            id: 'mailhole-bdat',
+            label: 'mailhole, BDAT LAST',
+            server: mailhole,
+            client: nodeClient(loadClient, ['--mode', 'bdat', ...common]),
+          },
           {
             id: 'mailhole-bdat-chunks',
             label: 'mailhole, BDAT in 256-octet chunks',
             server: mailhole,
             client: nodeClient(loadClient, ['--mode', 'bdat', '--chunk', '256', ...common]),
           },
-          { id: 'mailhole-data', label: 'mailhole, pipelined DATA (same client)', server: mailhole, client: nodeClient(loadClient, ['--mode', 'pipelining', ...common]) },
+          {
+            id: 'mailhole-data',
+            label: 'mailhole, pipelined DATA (same client)',
+            server: mailhole,
+            client: nodeClient(loadClient, ['--mode', 'pipelining', ...common]),
+          },
         ];
         const result = await alternate(entries, { reference: 'mailhole-data', units: messages });
         return {
@@ -295,25 +347,32 @@ const scenarios = [
         'smtp-server': { config: { tls: { key: certificate.key, cert: certificate.cert } } },
       };
       try {
-      return await withServers(['mailhole', 'smtp-server'], options, async (started) => {
-        // Each process makes its own test CA: the mailhole child tells its own.
-        writeFileSync(caFile('mailhole'), started.mailhole.ca);
-        const entries = ['mailhole', 'smtp-server'].map((id) => ({
-          id,
-          label: serverSpecs[id].label,
-          server: started[id],
-          client: nodeClient(tlsClient, ['--ca-file', caFile(id), '--sessions', String(sessions), '--concurrency', '10']),
-        }));
-        const result = await alternate(entries, { reference: 'mailhole', units: sessions, unitName: 'session' });
-        return {
-          what: `bench/clients/tls-client.mjs --sessions ${sessions} --concurrency 10: nodemailer with requireTLS and certificate verification on, a new connection and TLS handshake per message`,
-          notes: [
-            "smtp-sink has no TLS. smtp-server presents a certificate made by mailhole's testCertificate(), so the client verifies both servers.",
-            'Most of the time is the TLS handshake, paid by client and server alike.',
-          ],
-          ...result,
-        };
-      });
+        return await withServers(['mailhole', 'smtp-server'], options, async (started) => {
+          // Each process makes its own test CA: the mailhole child tells its own.
+          writeFileSync(caFile('mailhole'), started.mailhole.ca);
+          const entries = ['mailhole', 'smtp-server'].map((id) => ({
+            id,
+            label: serverSpecs[id].label,
+            server: started[id],
+            client: nodeClient(tlsClient, [
+              '--ca-file',
+              caFile(id),
+              '--sessions',
+              String(sessions),
+              '--concurrency',
+              '10',
+            ]),
+          }));
+          const result = await alternate(entries, { reference: 'mailhole', units: sessions, unitName: 'session' });
+          return {
+            what: `bench/clients/tls-client.mjs --sessions ${sessions} --concurrency 10: nodemailer with requireTLS and certificate verification on, a new connection and TLS handshake per message`,
+            notes: [
+              "smtp-sink has no TLS. smtp-server presents a certificate made by mailhole's testCertificate(), so the client verifies both servers.",
+              'Most of the time is the TLS handshake, paid by client and server alike.',
+            ],
+            ...result,
+          };
+        });
       } finally {
         for (const id of ['mailhole', 'smtp-server']) rmSync(caFile(id), { force: true });
       }
@@ -333,7 +392,9 @@ const scenarios = [
         const results = [];
         let floor;
         for (const baseline of flags.baseline ? [false, true] : [false]) {
-          const result = await run(process.execPath, args, { env: baseline ? { BENCH_MAILHOLE_CORE: flags.baseline } : {} });
+          const result = await run(process.execPath, args, {
+            env: baseline ? { BENCH_MAILHOLE_CORE: flags.baseline } : {},
+          });
           if (result.code !== 0) throw new Error(`per-test.mjs failed: ${result.stderr.slice(0, 500)}`);
           const t = lastJson(result.stdout);
           floor ??= t.runningSmtpSink.medianMs;
@@ -367,13 +428,22 @@ const scenarios = [
     async run() {
       const results = [];
       for (const baseline of flags.baseline ? [false, true] : [false]) {
-        const result = await run(process.execPath, [join(here, 'scenarios', 'start-close.mjs'), '--rounds', String(n(3000, 500))], {
-          env: baseline ? { BENCH_MAILHOLE_CORE: flags.baseline } : {},
-        });
+        const result = await run(
+          process.execPath,
+          [join(here, 'scenarios', 'start-close.mjs'), '--rounds', String(n(3000, 500))],
+          {
+            env: baseline ? { BENCH_MAILHOLE_CORE: flags.baseline } : {},
+          },
+        );
         if (result.code !== 0) throw new Error(`start-close.mjs failed: ${result.stderr.slice(0, 500)}`);
         for (const [id, v] of Object.entries(lastJson(result.stdout))) {
           if (baseline && id !== 'mailhole') continue;
-          results.push({ id: baseline ? `${id} (baseline)` : id, medianMs: round(v.medianMs, 4), p90Ms: round(v.p90Ms, 4), rounds: v.rounds });
+          results.push({
+            id: baseline ? `${id} (baseline)` : id,
+            medianMs: round(v.medianMs, 4),
+            p90Ms: round(v.p90Ms, 4),
+            rounds: v.rounds,
+          });
         }
       }
       return {
@@ -428,7 +498,7 @@ const scenarios = [
         what: `bench/clients/idle-client.mjs opens ${IDLE_CONNECTIONS} connections (200 handshakes at a time), waits for each greeting and leaves them idle; resident memory (and the V8 heap after a full GC, for the Node servers) before and after, divided by the connections.`,
         notes: [
           `Each process runs with its open-file limit raised to ${FILES} (prlimit); mailhole with maxConnections ${FILES}, smtp-sink with -m ${FILES}.`,
-          'Kernel socket buffers are not in any process\'s RSS; they are the same for every server.',
+          "Kernel socket buffers are not in any process's RSS; they are the same for every server.",
         ],
         results,
       };
@@ -447,19 +517,23 @@ const scenarios = [
         { execArgv: mailholeExecArgv() },
       );
       try {
-        const result = await run(process.execPath, [
-          loadClient,
-          '--port',
-          String(server.port),
-          '--mode',
-          'pipelining',
-          '--connections',
-          '20',
-          '--messages',
-          String(total),
-          '--size',
-          '200',
-        ], { timeoutMs: 900_000 });
+        const result = await run(
+          process.execPath,
+          [
+            loadClient,
+            '--port',
+            String(server.port),
+            '--mode',
+            'pipelining',
+            '--connections',
+            '20',
+            '--messages',
+            String(total),
+            '--size',
+            '200',
+          ],
+          { timeoutMs: 900_000 },
+        );
         if (result.code !== 0) throw new Error(`load client failed: ${(result.stderr || result.stdout).slice(0, 500)}`);
         const { elapsedMs } = lastJson(result.stdout);
         await sleep(100);
@@ -467,6 +541,8 @@ const scenarios = [
           accepted: s.accepted,
           rssMB: round(s.rssMB, 1),
           heapUsedMB: round(s.heapUsedMB, 1),
+          heapTotalMB: round(s.heapTotalMB, 1),
+          externalMB: round(s.externalMB, 1),
         }));
         const { accepted, memory } = await server.gc();
         const first = samples[0];
@@ -478,6 +554,10 @@ const scenarios = [
           perSecond: round((total * 1000) / elapsedMs, 0),
           samples,
           rssGrowthMB: first && last ? round(last.rssMB - first.rssMB, 1) : Number.NaN,
+          // The first samples include V8 sizing its heap to the load; a leak shows as growth that goes on.
+          rssGrowthSecondHalfMB: last
+            ? round(last.rssMB - samples[Math.floor(samples.length / 2) - 1].rssMB, 1)
+            : Number.NaN,
           heapAfterGcMB: round(memory.heapUsed / 2 ** 20, 1),
           rssAfterGcMB: round(memory.rss / 2 ** 20, 1),
         };
@@ -504,11 +584,25 @@ const scenarios = [
           ['reused', smtpSource(reusedArgs), n(20_000, 5000)],
           [
             'pipelining',
-            nodeClient(loadClient, ['--mode', 'pipelining', '--connections', '20', '--messages', String(n(20_000, 5000)), '--size', '1000']),
+            nodeClient(loadClient, [
+              '--mode',
+              'pipelining',
+              '--connections',
+              '20',
+              '--messages',
+              String(n(20_000, 5000)),
+              '--size',
+              '1000',
+            ]),
             n(20_000, 5000),
           ],
         ]) {
-          const entries = [1, 2].map((w) => ({ id: `workers-${w}`, label: `${w} worker${w > 1 ? 's' : ''}`, server: started[w], client }));
+          const entries = [1, 2].map((w) => ({
+            id: `workers-${w}`,
+            label: `${w} worker${w > 1 ? 's' : ''}`,
+            server: started[w],
+            client,
+          }));
           out[key] = await alternate(entries, { reference: 'workers-1', units });
         }
         return {
@@ -551,13 +645,19 @@ const report = {
   missing,
   scenarios: [],
 };
-log(`machine: ${report.machine.cpu}, ${report.machine.cores} cores, Node ${report.machine.node}, load ${report.machine.loadAverage.join(' ')}`);
+log(
+  `machine: ${report.machine.cpu}, ${report.machine.cores} cores, Node ${report.machine.node}, load ${report.machine.loadAverage.join(' ')}`,
+);
 
 const started = performance.now();
 for (const scenario of scenarios.filter((s) => selected.includes(s.id))) {
   const absent = scenario.needs.filter((tool) => !tools[tool]);
   if (absent.length > 0) {
-    report.scenarios.push({ id: scenario.id, title: scenario.title, skipped: `needs ${absent.join(', ')} (see "missing")` });
+    report.scenarios.push({
+      id: scenario.id,
+      title: scenario.title,
+      skipped: `needs ${absent.join(', ')} (see "missing")`,
+    });
     log(`${scenario.title}: skipped, needs ${absent.join(', ')}`);
     continue;
   }
@@ -566,7 +666,13 @@ for (const scenario of scenarios.filter((s) => selected.includes(s.id))) {
   const t0 = performance.now();
   try {
     const result = await scenario.run();
-    report.scenarios.push({ id: scenario.id, title: scenario.title, loadAverage: loadBefore, seconds: round((performance.now() - t0) / 1000, 1), ...result });
+    report.scenarios.push({
+      id: scenario.id,
+      title: scenario.title,
+      loadAverage: loadBefore,
+      seconds: round((performance.now() - t0) / 1000, 1),
+      ...result,
+    });
   } catch (error) {
     log(`${scenario.title}: failed: ${error.stack ?? error}`);
     report.scenarios.push({ id: scenario.id, title: scenario.title, error: String(error.message ?? error) });

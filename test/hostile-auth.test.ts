@@ -25,7 +25,10 @@ describe('AUTH with malformed base64', () => {
 
   it.each(badBase64)('refuses an initial response with %s with 501, and the session goes on', async (_, response) => {
     const { sink } = await hostileSink({ auth: { users } });
-    const lines = await converse(sink.port, [Buffer.from(`EHLO client.test\r\nAUTH PLAIN ${response}\r\nNOOP\r\n`, 'latin1'), good]);
+    const lines = await converse(sink.port, [
+      Buffer.from(`EHLO client.test\r\nAUTH PLAIN ${response}\r\nNOOP\r\n`, 'latin1'),
+      good,
+    ]);
     expect(malformedLines(lines)).toEqual([]);
     const codes = finalCodes(lines);
     // A control byte refuses the whole command line (500 5.5.2) before AUTH reads it.
@@ -35,13 +38,22 @@ describe('AUTH with malformed base64', () => {
 
   it.each(badBase64)('refuses a continuation line with %s with 501 5.5.2', async (_, response) => {
     const { sink } = await hostileSink({ auth: { users } });
-    const lines = await converse(sink.port, [Buffer.from(`EHLO client.test\r\nAUTH LOGIN\r\n${response}\r\nNOOP\r\n`, 'latin1'), good]);
+    const lines = await converse(sink.port, [
+      Buffer.from(`EHLO client.test\r\nAUTH LOGIN\r\n${response}\r\nNOOP\r\n`, 'latin1'),
+      good,
+    ]);
     expect(finalCodes(lines)).toEqual(['220', '250', '334', '501 5.5.2', '250 2.0.0', '235 2.7.0', '221 2.0.0']);
   });
 
   it('refuses well-formed base64 of malformed PLAIN credentials with 501, not 235', async () => {
     const { sink } = await hostileSink({ auth: { users } });
-    const malformed = [b64('alice'), b64('\0alice'), b64('\0\0s3cret'), b64('a\0b\0c\0d'), b64(Buffer.from([0xff, 0, 0xfe, 0, 0xfd]))];
+    const malformed = [
+      b64('alice'),
+      b64('\0alice'),
+      b64('\0\0s3cret'),
+      b64('a\0b\0c\0d'),
+      b64(Buffer.from([0xff, 0, 0xfe, 0, 0xfd])),
+    ];
     const lines = await converse(sink.port, [
       'EHLO client.test\r\n',
       ...malformed.map((m) => `AUTH PLAIN ${m}\r\n`),
@@ -80,9 +92,21 @@ describe('AUTH with malformed base64', () => {
     expect(sink.deliveries()).toEqual([]);
   });
 
+  it('does not echo an unknown mechanism, which may be credentials sent in its place, and names the offered ones', async () => {
+    const { sink } = await hostileSink({ auth: { users, mechanisms: ['PLAIN', 'LOGIN'] } });
+    const credentials = b64('\0alice\0s3cret');
+    const lines = await converse(sink.port, `EHLO client.test\r\nAUTH ${credentials}\r\n`);
+    expect(lines).toContain('504 5.5.4 Unrecognized authentication mechanism: this sink offers PLAIN LOGIN');
+    expect(lines.join('\n')).not.toContain(credentials.slice(0, 12));
+    expect(sink.describe()).not.toContain(credentials.slice(0, 12));
+  });
+
   it('survives thousands of failed attempts on one connection and still authenticates', async () => {
     const { sink } = await hostileSink({ auth: { users } });
-    const attempts = Array.from({ length: 2000 }, (_, i) => `AUTH PLAIN ${i % 2 === 0 ? '%%%%' : b64(`\0alice\0wrong${i}`)}\r\n`).join('');
+    const attempts = Array.from(
+      { length: 2000 },
+      (_, i) => `AUTH PLAIN ${i % 2 === 0 ? '%%%%' : b64(`\0alice\0wrong${i}`)}\r\n`,
+    ).join('');
     const lines = await converse(sink.port, ['EHLO client.test\r\n', attempts, good]);
     const codes = finalCodes(lines);
     expect(codes.filter((c) => c === '501 5.5.2')).toHaveLength(1000);

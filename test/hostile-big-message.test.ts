@@ -23,7 +23,13 @@ interface Memory {
 interface Result {
   name: string;
   reply: string;
-  stats: { accepted: number; rejected: number; acceptedBytes: number; receivedBytes: number; uncapturedMessages: number };
+  stats: {
+    accepted: number;
+    rejected: number;
+    acceptedBytes: number;
+    receivedBytes: number;
+    uncapturedMessages: number;
+  };
   baseline: Memory;
   peak: Memory;
   seconds: number;
@@ -34,7 +40,11 @@ const scenarios = [
   { name: 'DATA over the limit', via: 'DATA', options: { maxMessageSize: LIMIT } },
   { name: 'BDAT', via: 'BDAT', options: { maxMessageSize: 0 } },
   { name: 'BDAT over the limit', via: 'BDAT', options: { maxMessageSize: LIMIT } },
-  { name: 'DATA with full capture', via: 'DATA', options: { maxMessageSize: 0, capture: 'full', maxCaptureBytes: CAPTURE_BUDGET } },
+  {
+    name: 'DATA with full capture',
+    via: 'DATA',
+    options: { maxMessageSize: 0, capture: 'full', maxCaptureBytes: CAPTURE_BUDGET },
+  },
 ];
 
 const results = new Map<string, Result>();
@@ -66,12 +76,15 @@ describe('a 200 MiB message', () => {
     expect(r.stats).toMatchObject({ accepted: 1, acceptedBytes: SIZE });
   });
 
-  it.each(['DATA over the limit', 'BDAT over the limit'])('is refused with 552 5.3.4 when maxMessageSize is set (%s)', (name) => {
-    const r = result(name);
-    expect(r.reply).toBe(`552 5.3.4 Message size exceeds the limit of ${LIMIT} octets (option maxMessageSize)`);
-    expect(r.stats).toMatchObject({ accepted: 0, rejected: 1, acceptedBytes: 0 });
-    expect(r.stats.receivedBytes).toBeGreaterThan(SIZE);
-  });
+  it.each(['DATA over the limit', 'BDAT over the limit'])(
+    'is refused with 552 5.3.4 when maxMessageSize is set (%s)',
+    (name) => {
+      const r = result(name);
+      expect(r.reply).toBe(`552 5.3.4 Message size exceeds the limit of ${LIMIT} octets (option maxMessageSize)`);
+      expect(r.stats).toMatchObject({ accepted: 0, rejected: 1, acceptedBytes: 0 });
+      expect(r.stats.receivedBytes).toBeGreaterThan(SIZE);
+    },
+  );
 
   it('is delivered but not kept when it exceeds maxCaptureBytes', () => {
     const r = result('DATA with full capture');

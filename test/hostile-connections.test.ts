@@ -62,8 +62,56 @@ describe('half-open and abandoned connections', () => {
     for (const text of farewells) expect(finalCodes(text.split('\r\n'))).toEqual(['220', '421 4.3.2']);
     expect(sink.stats().activeConnections).toBe(0);
     expect(sink.accepted).toBe(1);
-    await eventually(() => liveHandles().TCPSocketWrap <= before.TCPSocketWrap, 'every socket handle going away');
-    expect(liveHandles().TCPServerWrap).toBe(before.TCPServerWrap - 1);
+    await eventually(
+      () => liveHandles().TCPSocketWrap <= before.TCPSocketWrap && liveHandles().TCPServerWrap < before.TCPServerWrap,
+      'every socket and the listening server going away',
+    );
+  });
+});
+
+describe('clients that half-close', () => {
+  // A client may pipeline everything, QUIT included, and send its FIN at once (RFC 2920 allows the
+  // pipelining; a FIN only says it has nothing more to send). It is still owed every reply.
+  it.each([
+    ['no delay', {}],
+    ['a delayed final reply', { delay: 30 }],
+    ['a delayed MAIL reply', { delay: { mail: 30 } }],
+    [
+      'a delay fault on the final reply',
+      { faults: [{ stage: 'message' as const, action: { type: 'delay' as const, ms: 30 } }] },
+    ],
+  ])('answers every command sent before the FIN, with %s', async (_, options) => {
+    const { sink } = await hostileSink({ ...options, maxMessageSize: 1000 });
+    const sessions = await Promise.all(
+      [
+        `${transaction}BDAT 5 LAST\r\nhello`,
+        `${transaction}DATA\r\nhello\r\n.\r\n`,
+        `${transaction}BDAT 2000 LAST\r\n${'x'.repeat(2000)}`,
+      ].map(async (commands) => {
+        const socket = await rawSocket(sink.port);
+        const text = readUntilClosed(socket);
+        socket.end(`${commands}QUIT\r\n`);
+        return finalCodes((await text).split('\r\n')).slice(4);
+      }),
+    );
+    expect(sessions).toEqual([
+      ['250 2.0.0', '221 2.0.0'],
+      ['354', '250 2.0.0', '221 2.0.0'],
+      ['552 5.3.4', '221 2.0.0'],
+    ]);
+    expect(sink.accepted).toBe(2);
+  });
+
+  it('closes at once a connection half-closed in the middle of a STARTTLS handshake', async () => {
+    const { sink } = await hostileSink({ tls: 'starttls' });
+    const socket = await rawSocket(sink.port);
+    const text = readUntilClosed(socket, 5000);
+    socket.write('EHLO client.test\r\nSTARTTLS\r\n');
+    await eventually(() => sink.stats().connections === 1, 'the connection');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.end();
+    expect(finalCodes((await text).split('\r\n'))).toEqual(['220', '250', '220 2.0.0']);
+    await noConnectionsLeft(sink, 5000);
   });
 });
 
@@ -87,9 +135,11 @@ describe('slow clients', () => {
       return text;
     });
     // The normal client's messages must not wait for the slow ones: a generous bound, not a timing.
-    for (let i = 0; i < 10; i++) expect(await within(sendOne(sink, `normal ${i}`), 10_000, `normal message ${i}`)).toMatch(/^250 /);
+    for (let i = 0; i < 10; i++)
+      expect(await within(sendOne(sink, `normal ${i}`), 10_000, `normal message ${i}`)).toMatch(/^250 /);
     normalDone = true;
-    for (const text of await Promise.all(slow)) expect(finalCodes(text.split('\r\n')).slice(-2)).toEqual(['250 2.0.0', '221 2.0.0']);
+    for (const text of await Promise.all(slow))
+      expect(finalCodes(text.split('\r\n')).slice(-2)).toEqual(['250 2.0.0', '221 2.0.0']);
     expect(sink.accepted).toBe(16);
     expect(sink.deliveries({ from: 'sender@client.test' })).toHaveLength(6);
   });
@@ -163,7 +213,13 @@ describe('clients that vanish mid-message', () => {
       },
       (s) => s.end(Buffer.concat([Buffer.from(`${transaction}BDAT 100000 LAST\r\n`), body])),
       (s) => {
-        s.write(Buffer.concat([Buffer.from(`${transaction}BDAT ${body.length}\r\n`), body, Buffer.from('BDAT 10 LAST\r\nabc')]));
+        s.write(
+          Buffer.concat([
+            Buffer.from(`${transaction}BDAT ${body.length}\r\n`),
+            body,
+            Buffer.from('BDAT 10 LAST\r\nabc'),
+          ]),
+        );
         s.resetAndDestroy();
       },
       (s) => s.end(Buffer.concat([Buffer.from(`${transaction}BDAT ${body.length}\r\n`), body])),

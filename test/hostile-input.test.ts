@@ -60,7 +60,10 @@ describe('random bytes', () => {
 describe('control and 8-bit bytes in commands', () => {
   it('refuses a NUL in a command with 500 5.5.2 and goes on', async () => {
     const { sink } = await hostileSink();
-    const lines = await converse(sink.port, 'EHLO cli\0ent.test\r\nEHLO client.test\r\nMAIL FROM:<a\0b@x.test>\r\nNOOP\r\n');
+    const lines = await converse(
+      sink.port,
+      'EHLO cli\0ent.test\r\nEHLO client.test\r\nMAIL FROM:<a\0b@x.test>\r\nNOOP\r\n',
+    );
     expect(finalCodes(lines)).toEqual(['220', '500 5.5.2', '250', '500 5.5.2', '250 2.0.0', '221 2.0.0']);
   });
 
@@ -72,7 +75,11 @@ describe('control and 8-bit bytes in commands', () => {
 
   it('refuses 8-bit bytes that are not UTF-8 with 500 5.5.2', async () => {
     const { sink } = await hostileSink();
-    const lines = await converse(sink.port, [Buffer.from('EHLO client.test\r\nMAIL FROM:<'), Buffer.from([0xff, 0xfe, 0x80]), '@x.test>\r\nNOOP\r\n']);
+    const lines = await converse(sink.port, [
+      Buffer.from('EHLO client.test\r\nMAIL FROM:<'),
+      Buffer.from([0xff, 0xfe, 0x80]),
+      '@x.test>\r\nNOOP\r\n',
+    ]);
     expect(finalCodes(lines)).toEqual(['220', '250', '500 5.5.2', '250 2.0.0', '221 2.0.0']);
   });
 
@@ -83,7 +90,16 @@ describe('control and 8-bit bytes in commands', () => {
       Buffer.from('MAIL FROM:<jürgen@client.test>\r\n', 'utf8'),
       Buffer.from('MAIL FROM:<jürgen@client.test> SMTPUTF8\r\nRCPT TO:<zoë@sink.test>\r\nDATA\r\nx\r\n.\r\n', 'utf8'),
     ]);
-    expect(finalCodes(lines)).toEqual(['220', '250', '553 5.6.7', '250 2.1.0', '250 2.1.5', '354', '250 2.0.0', '221 2.0.0']);
+    expect(finalCodes(lines)).toEqual([
+      '220',
+      '250',
+      '553 5.6.7',
+      '250 2.1.0',
+      '250 2.1.5',
+      '354',
+      '250 2.0.0',
+      '221 2.0.0',
+    ]);
     expect(sink.deliveries()[0]).toMatchObject({ sender: 'jürgen@client.test', recipients: ['zoë@sink.test'] });
   });
 });
@@ -112,7 +128,16 @@ describe('overlong lines', () => {
   it('refuses a message with a line past maxDataLineLength with 554 5.6.0 and counts nothing', async () => {
     const { sink } = await hostileSink();
     const lines = await converse(sink.port, `${transaction}DATA\r\nshort\r\n${'y'.repeat(50_000)}\r\n.\r\nNOOP\r\n`);
-    expect(finalCodes(lines)).toEqual(['220', '250', '250 2.1.0', '250 2.1.5', '354', '554 5.6.0', '250 2.0.0', '221 2.0.0']);
+    expect(finalCodes(lines)).toEqual([
+      '220',
+      '250',
+      '250 2.1.0',
+      '250 2.1.5',
+      '354',
+      '554 5.6.0',
+      '250 2.0.0',
+      '221 2.0.0',
+    ]);
     expect(sink.accepted).toBe(0);
   });
 
@@ -144,17 +169,23 @@ describe('SMTP smuggling (bare CR and bare LF around the end-of-data dot)', () =
   ];
   const smuggled = 'MAIL FROM:<smuggled@evil.test>\r\nRCPT TO:<victim@sink.test>\r\nDATA\r\nForged\r\n';
 
-  it.each(variants.map((v) => [JSON.stringify(v), v]))('does not end the message at %s nor run what follows', async (_, variant) => {
-    const { sink } = await hostileSink({ capture: 'full' });
-    const lines = await converse(sink.port, `${transaction}DATA\r\nSubject: real\r\n\r\nbody${variant}${smuggled}.\r\n`);
-    // One 354, one final 250: the smuggled MAIL, RCPT and DATA were message text.
-    expect(finalCodes(lines)).toEqual(['220', '250', '250 2.1.0', '250 2.1.5', '354', '250 2.0.0', '221 2.0.0']);
-    expect(sink.accepted).toBe(1);
-    expect(sink.stats().transactions).toBe(1);
-    expect(sink.deliveries().map((d) => d.sender)).toEqual(['sender@client.test']);
-    const [message] = sink.messages();
-    expect(message?.raw.toString('latin1')).toContain('MAIL FROM:<smuggled@evil.test>');
-  });
+  it.each(variants.map((v) => [JSON.stringify(v), v]))(
+    'does not end the message at %s nor run what follows',
+    async (_, variant) => {
+      const { sink } = await hostileSink({ capture: 'full' });
+      const lines = await converse(
+        sink.port,
+        `${transaction}DATA\r\nSubject: real\r\n\r\nbody${variant}${smuggled}.\r\n`,
+      );
+      // One 354, one final 250: the smuggled MAIL, RCPT and DATA were message text.
+      expect(finalCodes(lines)).toEqual(['220', '250', '250 2.1.0', '250 2.1.5', '354', '250 2.0.0', '221 2.0.0']);
+      expect(sink.accepted).toBe(1);
+      expect(sink.stats().transactions).toBe(1);
+      expect(sink.deliveries().map((d) => d.sender)).toEqual(['sender@client.test']);
+      const [message] = sink.messages();
+      expect(message?.raw.toString('latin1')).toContain('MAIL FROM:<smuggled@evil.test>');
+    },
+  );
 
   it('counts exactly one message per connection when every variant is sent at once, pipelined', async () => {
     const { sink } = await hostileSink();

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import nodemailer from 'nodemailer';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { clientHello, handshakeGarbage } from './support/hostile-tls.js';
 import {
   hostileSink,
   noConnectionsLeft,
@@ -9,7 +10,6 @@ import {
   readUntilClosed,
   seeded,
 } from './support/hostile-wire.js';
-import { clientHello, handshakeGarbage } from './support/hostile-tls.js';
 import { TlsWire } from './support/tls-wire.js';
 import { within } from './support/within.js';
 
@@ -22,7 +22,14 @@ beforeAll(async () => {
   hello = await clientHello();
 });
 
-const garbage = () => handshakeGarbage(hello, ((next) => (n: number) => randomBytesFrom(next, n))(seeded(443)));
+const garbage = () =>
+  handshakeGarbage(
+    hello,
+    (
+      (next) => (n: number) =>
+        randomBytesFrom(next, n)
+    )(seeded(443)),
+  );
 
 /** Opens a socket on the implicit-TLS port, or one that has said EHLO and STARTTLS and got 220. */
 async function handshakeStage(port: number, starttls: boolean): Promise<{ socket: Socket; text: Promise<string> }> {
@@ -42,7 +49,10 @@ async function handshakeStage(port: number, starttls: boolean): Promise<{ socket
   return { socket, text };
 }
 
-async function deliversOverTls(sink: Awaited<ReturnType<typeof hostileSink>>['sink'], implicit: boolean): Promise<string> {
+async function deliversOverTls(
+  sink: Awaited<ReturnType<typeof hostileSink>>['sink'],
+  implicit: boolean,
+): Promise<string> {
   const transport = nodemailer.createTransport({
     host: sink.host,
     port: implicit ? sink.tlsPort : sink.port,

@@ -41,7 +41,8 @@ const chunkSize = Number(values.chunk);
 
 /** A message of about `size` octets: a few headers and 76-character lines, CRLF line ends, no leading dots. */
 function makeMessage(size) {
-  const head = 'From: <load@client.test>\r\nTo: <sink@sink.test>\r\nSubject: load\r\nMessage-ID: <load@client.test>\r\n\r\n';
+  const head =
+    'From: <load@client.test>\r\nTo: <sink@sink.test>\r\nSubject: load\r\nMessage-ID: <load@client.test>\r\n\r\n';
   let text = head;
   const line = `${'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(3).slice(0, 76)}\r\n`;
   while (text.length + line.length <= size) text += line;
@@ -67,7 +68,8 @@ function bdatGroup() {
   return Buffer.concat(parts);
 }
 const bdat = mode === 'bdat' ? bdatGroup() : undefined;
-const bdatReplies = mode === 'bdat' ? 1 + recipients + Math.ceil(message.length / (chunkSize > 0 ? chunkSize : message.length)) : 0;
+const bdatReplies =
+  mode === 'bdat' ? 1 + recipients + Math.ceil(message.length / (chunkSize > 0 ? chunkSize : message.length)) : 0;
 
 let remaining = total;
 let completed = 0;
@@ -75,7 +77,11 @@ const errors = [];
 const started = performance.now();
 
 /** Takes the next message to send, if any are left. */
-const take = () => (remaining > 0 ? (remaining--, true) : false);
+function take() {
+  if (remaining === 0) return false;
+  remaining--;
+  return true;
+}
 
 function session() {
   return new Promise((resolve) => {

@@ -4,4 +4,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const override = process.env.BENCH_MAILHOLE_CORE;
-export const core = await import(override ? pathToFileURL(join(override, 'dist', 'esm', 'index.js')).href : '@mailhole/core');
+export const core = await import(
+  override ? pathToFileURL(join(override, 'dist', 'esm', 'index.js')).href : '@mailhole/core'
+);

@@ -14,7 +14,9 @@ function packageVersion(name) {
 
 function postfixVersion() {
   try {
-    return execFileSync('dpkg-query', ['-W', '-f=${Version}', 'postfix'], { encoding: 'utf8' }).trim() || undefined;
+    // dpkg-query's own format syntax, not a template string.
+    const format = '-f=$' + '{Version}';
+    return execFileSync('dpkg-query', ['-W', format, 'postfix'], { encoding: 'utf8' }).trim() || undefined;
   } catch {
     return undefined;
   }

@@ -31,7 +31,10 @@ export function run(command, args, { files, timeoutMs = 300_000, env } = {}) {
 
 /** The last JSON line a client printed. */
 export function lastJson(stdout) {
-  const lines = stdout.trim().split('\n').filter((line) => line.startsWith('{'));
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .filter((line) => line.startsWith('{'));
   if (lines.length === 0) throw new Error(`expected a JSON line, got: ${stdout.slice(0, 300)}`);
   return JSON.parse(lines[lines.length - 1]);
 }

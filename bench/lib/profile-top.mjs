@@ -23,6 +23,9 @@ for (const [id, n] of ticks) {
 }
 const idle = [...self].filter(([k]) => k.startsWith('(idle)')).reduce((s, [, n]) => s + n, 0);
 console.log(`${total} samples, ${(((total - idle) / total) * 100).toFixed(1)}% busy; self time of busy samples:`);
-for (const [key, n] of [...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, Number(count))) {
+for (const [key, n] of [...self]
+  .filter(([k]) => !k.startsWith('(idle)'))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, Number(count))) {
   console.log(`${((n / (total - idle)) * 100).toFixed(1).padStart(5)}%  ${key}`);
 }

@@ -54,14 +54,27 @@ if (config.sampleEvery > 0) {
     const n = accepted();
     if (n < next) return;
     const m = process.memoryUsage();
-    samples.push({ accepted: n, rssMB: m.rss / 2 ** 20, heapUsedMB: m.heapUsed / 2 ** 20 });
+    const mb = (v) => v / 2 ** 20;
+    samples.push({
+      accepted: n,
+      rssMB: mb(m.rss),
+      heapUsedMB: mb(m.heapUsed),
+      heapTotalMB: mb(m.heapTotal),
+      externalMB: mb(m.external),
+    });
     while (next <= n) next += config.sampleEvery;
   }, 10).unref();
 }
 
 function memory() {
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+  return {
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+  };
 }
 
 process.on('message', async (message) => {
@@ -73,7 +86,12 @@ process.on('message', async (message) => {
       // Twice: the first pass can leave objects that only the second frees (weak callbacks).
       globalThis.gc?.();
       globalThis.gc?.();
-      process.send({ type: 'gc', accepted: accepted(), memory: memory(), collected: typeof globalThis.gc === 'function' });
+      process.send({
+        type: 'gc',
+        accepted: accepted(),
+        memory: memory(),
+        collected: typeof globalThis.gc === 'function',
+      });
       break;
     case 'samples':
       process.send({ type: 'samples', samples });

@@ -85,7 +85,9 @@ export async function waitForGreeting(port, timeoutMs = 10_000) {
 function withFileLimit(command, args, files) {
   if (files === undefined || tools.fileLimit.soft >= files) return { command, args };
   if (tools.prlimit === undefined) {
-    throw new Error(`needs ${files} open files but the limit is ${tools.fileLimit.soft} and prlimit (util-linux) is missing`);
+    throw new Error(
+      `needs ${files} open files but the limit is ${tools.fileLimit.soft} and prlimit (util-linux) is missing`,
+    );
   }
   const hard = Math.max(files, tools.fileLimit.hard);
   return { command: tools.prlimit, args: [`--nofile=${files}:${hard}`, command, ...args] };

@@ -28,7 +28,8 @@ export function ratio(a, b) {
 }
 
 export const fmt = {
-  ms: (v) => (Number.isFinite(v) ? (v < 1 ? `${v.toFixed(3)} ms` : v < 10 ? `${v.toFixed(2)} ms` : `${v.toFixed(1)} ms`) : 'n/a'),
+  ms: (v) =>
+    Number.isFinite(v) ? (v < 1 ? `${v.toFixed(3)} ms` : v < 10 ? `${v.toFixed(2)} ms` : `${v.toFixed(1)} ms`) : 'n/a',
   rate: (v) => (Number.isFinite(v) ? `${Math.round(v).toLocaleString('en-US')}/s` : 'n/a'),
   x: (v) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : 'n/a'),
   us: (v) => (Number.isFinite(v) ? `${v.toFixed(1)} µs` : 'n/a'),

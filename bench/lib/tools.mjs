@@ -6,7 +6,9 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Postfix installs its test programs in /usr/sbin, which a non-root PATH often lacks.
-const searchPath = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean);
+const searchPath = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(
+  Boolean,
+);
 
 function locate(command) {
   for (const dir of searchPath) {
@@ -57,12 +59,17 @@ export function ensureTools() {
   tools.prlimit = locate('prlimit');
   const missing = [];
   if (result.status !== 0) missing.push('scripts/ensure-clients.mjs failed (see above)');
-  if (tools.smtpSource === undefined) missing.push('smtp-source: apt-get install postfix (Debian; it lands in /usr/sbin)');
+  if (tools.smtpSource === undefined)
+    missing.push('smtp-source: apt-get install postfix (Debian; it lands in /usr/sbin)');
   if (tools.smtpSink === undefined) missing.push('smtp-sink: apt-get install postfix (Debian; it lands in /usr/sbin)');
-  if (!tools.smtpServer) missing.push('smtp-server: cd to the repository root and run pnpm install (a root devDependency)');
-  if (!tools.nodemailer) missing.push('nodemailer: cd to the repository root and run pnpm install (a root devDependency)');
+  if (!tools.smtpServer)
+    missing.push('smtp-server: cd to the repository root and run pnpm install (a root devDependency)');
+  if (!tools.nodemailer)
+    missing.push('nodemailer: cd to the repository root and run pnpm install (a root devDependency)');
   if (tools.prlimit === undefined && tools.fileLimit.soft < 12_000) {
-    missing.push(`prlimit (util-linux): the open-file limit is ${tools.fileLimit.soft}, the idle-connection scenario needs 12000`);
+    missing.push(
+      `prlimit (util-linux): the open-file limit is ${tools.fileLimit.soft}, the idle-connection scenario needs 12000`,
+    );
   }
   return missing;
 }

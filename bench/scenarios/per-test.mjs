@@ -29,7 +29,12 @@ const message = { from: 'bench@client.test', to: 'sink@sink.test', subject: 'per
 
 /** One send on its own transport (its own connection), as a test that builds its transport would. */
 async function send(port, extra = {}) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: extra.tls === undefined, ...extra });
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    ignoreTLS: extra.tls === undefined,
+    ...extra,
+  });
   try {
     await transport.sendMail(message);
   } finally {
@@ -79,7 +84,8 @@ const time = async (name) => {
 };
 
 // Warm-up: code loaded and optimised a little, the test certificate made (it is cached on disk).
-for (let i = 0; i < 20; i++) for (const name of ['freshMailhole', 'freshMailholeTls', 'runningSmtpSink', 'runningMailhole']) await time(name);
+for (let i = 0; i < 20; i++)
+  for (const name of ['freshMailhole', 'freshMailholeTls', 'runningSmtpSink', 'runningMailhole']) await time(name);
 await time('freshSmtpServer');
 for (const list of Object.values(timings)) list.length = 0;
 
@@ -94,6 +100,9 @@ for (let i = 0; i < rounds; i++) {
 await running.close();
 
 const summary = Object.fromEntries(
-  Object.entries(timings).map(([name, list]) => [name, { medianMs: median(list), p90Ms: quantile(list, 0.9), rounds: list.length }]),
+  Object.entries(timings).map(([name, list]) => [
+    name,
+    { medianMs: median(list), p90Ms: quantile(list, 0.9), rounds: list.length },
+  ]),
 );
 process.stdout.write(`${JSON.stringify(summary)}\n`);

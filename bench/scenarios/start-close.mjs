@@ -51,6 +51,9 @@ for (let i = 0; i < rounds; i++) {
   }
 }
 const summary = Object.fromEntries(
-  Object.entries(timings).map(([name, list]) => [name, { medianMs: median(list), p90Ms: quantile(list, 0.9), rounds: list.length }]),
+  Object.entries(timings).map(([name, list]) => [
+    name,
+    { medianMs: median(list), p90Ms: quantile(list, 0.9), rounds: list.length },
+  ]),
 );
 process.stdout.write(`${JSON.stringify(summary)}\n`);

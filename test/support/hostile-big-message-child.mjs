@@ -15,7 +15,7 @@ function block() {
   const line = `${'x'.repeat(998)}\r\n`;
   const full = Math.floor((1024 * 1024) / line.length);
   const rest = 1024 * 1024 - full * line.length;
-  return Buffer.from(line.repeat(full) + `${'y'.repeat(rest - 2)}\r\n`, 'latin1');
+  return Buffer.from(`${line.repeat(full)}${'y'.repeat(rest - 2)}\r\n`, 'latin1');
 }
 
 function memory() {

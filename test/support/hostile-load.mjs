@@ -27,7 +27,8 @@ export function seeded(seed) {
 /**
  * What the clients saw, summed over all of them.
  * @returns {{ attempted: number, seen2xx: number, ids: Set<string>, refused: number, aborted: number,
- *   lost: number, hungUp: Set<string>, bytes: number, sessions: number, errors: string[] }}
+ *   lost: number, hungUp: Set<string>, bytes: number, sessions: number, errors: string[],
+ *   outcomes: Map<string, string> }}
  */
 export function newTally() {
   return {
@@ -51,6 +52,8 @@ export function newTally() {
     sessions: 0,
     /** Unexpected client-side failures (a reply that makes no sense here). */
     errors: [],
+    /** What became of each message, by sender: for the message of a failed assertion. */
+    outcomes: new Map(),
   };
 }
 
@@ -164,9 +167,12 @@ export async function rawClient(target, { id, messages, rng, tally, abort = 0, h
     }
     return last;
   };
+  let sender = '';
+  const note = (what) => tally.outcomes.set(sender, what);
   const drop = (how) => {
     wire = null;
     tally[how]++;
+    note(how);
   };
   for (let i = 0; i < messages && !stop(); i++) {
     if (wire === null || wire.closed) {
@@ -188,7 +194,7 @@ export async function rawClient(target, { id, messages, rng, tally, abort = 0, h
       }
     }
     tally.attempted++;
-    const sender = `c${id}m${i}@load.test`;
+    sender = `c${id}m${i}@load.test`;
     const { raw, stuffed } = message(rng, 1 + Math.floor(rng() * 12));
     const envelope = `MAIL FROM:<${sender}>\r\nRCPT TO:<rcpt${i % 7}@sink.test>\r\n`;
     const aborting = rng() < abort;
@@ -217,6 +223,7 @@ export async function rawClient(target, { id, messages, rng, tally, abort = 0, h
       }
       if (data.code !== 354) {
         tally.refused++;
+        note(`refused before the message: ${data.line}`);
         if (data.code === 421) {
           wire = null;
           continue;
@@ -234,6 +241,7 @@ export async function rawClient(target, { id, messages, rng, tally, abort = 0, h
         wire.kill(rng);
         wire = null;
         tally.hungUp.add(sender);
+        note('hung up');
         continue;
       }
       final = await replies(1);
@@ -256,6 +264,7 @@ export async function rawClient(target, { id, messages, rng, tally, abort = 0, h
         wire.kill(rng);
         wire = null;
         tally.hungUp.add(sender);
+        note('hung up');
         continue;
       }
       // MAIL, RCPT, then one reply per chunk: the last one is the final reply to the message.
@@ -270,9 +279,17 @@ export async function rawClient(target, { id, messages, rng, tally, abort = 0, h
       const delivery = acceptedId(final.line);
       if (delivery === undefined) tally.errors.push(`client ${id}: a 2xx final reply without an id: ${final.line}`);
       else tally.ids.add(delivery);
+      note(`accepted: ${final.line}`);
     } else {
       tally.refused++;
-      if (final.code === 421) wire = null;
+      note(`refused: ${final.line}`);
+      if (final.code === 421) {
+        wire = null;
+        continue;
+      }
+      // A refused BDAT leaves the transaction open (RFC 3030): start the next one clean, as clients do.
+      wire.write('RSET\r\n', tally);
+      if ((await replies(1)) === null) wire = null;
     }
   }
   if (wire !== null && !wire.closed) {
@@ -303,20 +320,25 @@ export async function nodemailerClient(target, { id, messages, rng, tally, pool,
   try {
     for (let i = 0; i < messages && !stop(); i++) {
       tally.attempted++;
+      const sender = `n${id}m${i}@load.test`;
       const { raw } = message(rng, 1 + Math.floor(rng() * 8));
       try {
-        const info = await transport.sendMail({
-          envelope: { from: `n${id}m${i}@load.test`, to: [`rcpt${i % 7}@sink.test`] },
-          raw,
-        });
+        const info = await transport.sendMail({ envelope: { from: sender, to: [`rcpt${i % 7}@sink.test`] }, raw });
         tally.seen2xx++;
         const delivery = acceptedId(info.response);
         if (delivery === undefined) tally.errors.push(`client n${id}: a 2xx reply without an id: ${info.response}`);
         else tally.ids.add(delivery);
+        tally.outcomes.set(sender, `accepted: ${info.response}`);
       } catch (error) {
-        if (error.responseCode >= 400) tally.refused++;
-        else if (stop()) return;
-        else tally.lost++;
+        if (error.responseCode >= 400) {
+          tally.refused++;
+          tally.outcomes.set(sender, `refused: ${error.response}`);
+        } else {
+          // Connection trouble before a final reply (a fault, or the sink closing under the load).
+          tally.lost++;
+          tally.outcomes.set(sender, `lost: ${error.message}`);
+          if (stop()) return;
+        }
       }
     }
   } finally {

@@ -45,14 +45,18 @@ export function randomBytesFrom(next: () => number, n: number): Buffer {
   return out;
 }
 
-/** Opens a TCP connection to the sink; the socket is destroyed when the test ends. */
+/** Opens a TCP connection to the sink; the socket is destroyed when the test (if any) ends. */
 export function rawSocket(port: number, host = '127.0.0.1'): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host });
     socket.setNoDelay(true);
-    onTestFinished(() => {
-      socket.destroy();
-    });
+    try {
+      onTestFinished(() => {
+        socket.destroy();
+      });
+    } catch {
+      // Opened from a hook (beforeAll), where no test owns it: `converse` ends such sockets itself.
+    }
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.removeListener('error', reject);
@@ -78,12 +82,20 @@ export function readUntilClosed(socket: Socket, ms = 10_000): Promise<string> {
  * Connects, writes `bytes` (in one write, or in the given pieces), then QUIT, and returns every
  * reply line the sink sent until it closed the connection.
  */
-export async function converse(port: number, bytes: Buffer | string | Array<Buffer | string>, ms = 10_000): Promise<string[]> {
+export async function converse(
+  port: number,
+  bytes: Buffer | string | Array<Buffer | string>,
+  ms = 10_000,
+): Promise<string[]> {
   const socket = await rawSocket(port);
   const text = readUntilClosed(socket, ms);
   for (const piece of Array.isArray(bytes) ? bytes : [bytes]) socket.write(piece);
   socket.write('QUIT\r\n');
-  return replyLines(await text);
+  try {
+    return replyLines(await text);
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** The reply lines of a transcript, CRLF removed. */

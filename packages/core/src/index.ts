@@ -30,6 +30,8 @@ export { bounceReplies } from './behaviour/replies.js';
 export type { ControlApiOptions } from './control/api.js';
 export type { ConnectOptions } from './control/remote.js';
 export { connectSink, RemoteError, RemoteSink, RemoteSinkView } from './control/remote.js';
+export type { RemoteFaultHandle } from './control/remote-faults.js';
+export { RemoteFaultRules } from './control/remote-faults.js';
 export type { SinkInfo } from './control/target.js';
 export type { Reply } from './protocol/reply.js';
 export { formatReply, reply, replyToString } from './protocol/reply.js';

@@ -14,7 +14,19 @@ const setup: Setup = { ...plainSetup, maxInvalidCommands: 10_000 };
 const textLine = fc
   .oneof(
     fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('latin1')),
-    fc.constantFrom('.', '..', '.\r', '.\n', '\n.', '\r.', '\n.\n', '\r.\r', 'MAIL FROM:<smuggled@evil.test>', 'QUIT', ''),
+    fc.constantFrom(
+      '.',
+      '..',
+      '.\r',
+      '.\n',
+      '\n.',
+      '\r.',
+      '\n.\n',
+      '\r.\r',
+      'MAIL FROM:<smuggled@evil.test>',
+      'QUIT',
+      '',
+    ),
     fc
       .array(fc.constantFrom('.', '\r', '\n', 'a', ' ', 'MAIL FROM:<smuggled@evil.test>'), { maxLength: 8 })
       .map((parts) => parts.join('')),
@@ -45,7 +57,18 @@ describe('DATA transfers any message exactly', () => {
     );
   });
 
-  const smuggles = ['\n.\n', '\n.\r\n', '\r.\r\n', '\r\n.\n', '\r\n.\r', '\r.\n', '\n.\r', '\r.\r', '\r\n.\r\r\n', '\r\n. \r\n'];
+  const smuggles = [
+    '\n.\n',
+    '\n.\r\n',
+    '\r.\r\n',
+    '\r\n.\n',
+    '\r\n.\r',
+    '\r.\n',
+    '\n.\r',
+    '\r.\r',
+    '\r\n.\r\r\n',
+    '\r\n. \r\n',
+  ];
 
   it('never ends a message at a bare CR or bare LF variant of the end marker, nor runs what follows', () => {
     fc.assert(
@@ -62,7 +85,9 @@ describe('DATA transfers any message exactly', () => {
           expect(run.deliveries).toHaveLength(1);
           expect(run.deliveries[0]?.sender).toBe('sender@client.test');
           expect(run.messages[0]).toContain('MAIL FROM:<smuggled@evil.test>');
-          expect(run.transactions).toEqual(pipelined ? ['sender@client.test', 'next@client.test'] : ['sender@client.test']);
+          expect(run.transactions).toEqual(
+            pipelined ? ['sender@client.test', 'next@client.test'] : ['sender@client.test'],
+          );
           expect(run.transactions).not.toContain('smuggled@evil.test');
         },
       ),
@@ -74,19 +99,26 @@ describe('DATA transfers any message exactly', () => {
 describe('BDAT transfers any message exactly', () => {
   it('delivers the chunks joined, answering each chunk, however the stream is split', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 80 }), { minLength: 1, maxLength: 6 }), rawCuts, (chunks, raw) => {
-        const wire = chunks
-          .map((c, i) => `BDAT ${c.length}${i === chunks.length - 1 ? ' LAST' : ''}\r\n${Buffer.from(c).toString('latin1')}`)
-          .join('');
-        const input = Buffer.from(`${start}${wire}NOOP\r\n`, 'latin1');
-        const run = runSession(input, cutsOf(input.length, raw), setup);
-        const expected = Buffer.concat(chunks).toString('latin1');
-        expect(run.messages).toEqual([expected]);
-        expect(run.deliveries.map((d) => [d.accepted, d.size, d.via])).toEqual([[true, expected.length, 'BDAT']]);
-        const codes = run.output.flatMap((o) => (o.type === 'reply' ? [o.reply.code] : []));
-        // Greeting, EHLO, MAIL, RCPT, one 250 per chunk, NOOP.
-        expect(codes).toEqual([220, 250, 250, 250, ...chunks.map(() => 250), 250]);
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 80 }), { minLength: 1, maxLength: 6 }),
+        rawCuts,
+        (chunks, raw) => {
+          const wire = chunks
+            .map(
+              (c, i) =>
+                `BDAT ${c.length}${i === chunks.length - 1 ? ' LAST' : ''}\r\n${Buffer.from(c).toString('latin1')}`,
+            )
+            .join('');
+          const input = Buffer.from(`${start}${wire}NOOP\r\n`, 'latin1');
+          const run = runSession(input, cutsOf(input.length, raw), setup);
+          const expected = Buffer.concat(chunks).toString('latin1');
+          expect(run.messages).toEqual([expected]);
+          expect(run.deliveries.map((d) => [d.accepted, d.size, d.via])).toEqual([[true, expected.length, 'BDAT']]);
+          const codes = run.output.flatMap((o) => (o.type === 'reply' ? [o.reply.code] : []));
+          // Greeting, EHLO, MAIL, RCPT, one 250 per chunk, NOOP.
+          expect(codes).toEqual([220, 250, 250, 250, ...chunks.map(() => 250), 250]);
+        },
+      ),
       { numRuns: 1500 },
     );
   });
@@ -96,7 +128,9 @@ describe('STARTTLS', () => {
   it('lets nothing pipelined after STARTTLS in plaintext reach the TLS session', () => {
     fc.assert(
       fc.property(smtpStream, fc.boolean(), (injected, partial) => {
-        const continuation = Buffer.from('EHLO client.test\r\nRCPT TO:<rcpt@sink.test>\r\nMAIL FROM:<a@b.c>\r\nQUIT\r\n');
+        const continuation = Buffer.from(
+          'EHLO client.test\r\nRCPT TO:<rcpt@sink.test>\r\nMAIL FROM:<a@b.c>\r\nQUIT\r\n',
+        );
         const tail = partial ? Buffer.from('MAIL FROM:<half') : Buffer.alloc(0);
         const after = (plaintext: Buffer): string => {
           const run = runSession(Buffer.from('EHLO client.test\r\n'), [], { ...setup, starttls: true });

@@ -6,11 +6,11 @@ import {
   isPositive,
   outcome,
   plainSetup,
+  type Run,
   randomStream,
   rawCuts,
   replyProblems,
   runSession,
-  type Run,
   setup,
   smtpStream,
 } from './property-streams.js';
@@ -117,7 +117,10 @@ describe('how sessions end', () => {
         const run = runSession(Buffer.concat([input, Buffer.from('QUIT\r\n')]), [], s);
         run.output.forEach((item, i) => {
           if (item.type === 'reply' && (item.reply.code === 221 || item.reply.code === 421)) {
-            expect(run.output.slice(i + 1).map((o) => o.type), formatReply(item.reply)).toEqual(['close']);
+            expect(
+              run.output.slice(i + 1).map((o) => o.type),
+              formatReply(item.reply),
+            ).toEqual(['close']);
           }
         });
         expect(run.closed).toBe(run.output.some((o) => o.type === 'close' || o.type === 'reset'));
@@ -141,7 +144,11 @@ describe('how sessions end', () => {
         session.shutdown();
         const after = session.output.splice(0);
         if (wasClosed) expect(after).toEqual([]);
-        else expect(after.map((o) => (o.type === 'reply' ? `${o.reply.code} ${o.reply.enhanced}` : o.type))).toEqual(['421 4.3.2', 'close']);
+        else
+          expect(after.map((o) => (o.type === 'reply' ? `${o.reply.code} ${o.reply.enhanced}` : o.type))).toEqual([
+            '421 4.3.2',
+            'close',
+          ]);
         expect(session.closed).toBe(true);
         expect(session.inMessage).toBe(false);
         session.feed(Buffer.from('EHLO again\r\nMAIL FROM:<a@b.c>\r\n'));

@@ -72,11 +72,28 @@ const mailParameter = fc.constantFrom(
   '=',
 );
 
-const rcptParameter = fc.constantFrom('NOTIFY=SUCCESS,FAILURE', 'NOTIFY=NEVER', 'NOTIFY=NEVER,DELAY', 'ORCPT=rfc822;a@b.c', 'X=1');
+const rcptParameter = fc.constantFrom(
+  'NOTIFY=SUCCESS,FAILURE',
+  'NOTIFY=NEVER',
+  'NOTIFY=NEVER,DELAY',
+  'ORCPT=rfc822;a@b.c',
+  'X=1',
+);
 
 const base64 = fc.oneof(
   fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('base64')),
-  fc.constantFrom('AHVAcA==', 'AHUAcA==', '=', '====', 'A', 'AB=C', '!!!!', 'dXNlcg', 'dXNlcg==extra', utf8AsLatin1('ü===')),
+  fc.constantFrom(
+    'AHVAcA==',
+    'AHUAcA==',
+    '=',
+    '====',
+    'A',
+    'AB=C',
+    '!!!!',
+    'dXNlcg',
+    'dXNlcg==extra',
+    utf8AsLatin1('ü==='),
+  ),
 );
 
 /** One command line, valid or not, CRLF included. */
@@ -169,7 +186,14 @@ const overlong = fc
 
 /** A whole valid transaction, so streams reach DATA and BDAT often. */
 const transaction = fc
-  .tuple(address, address, fc.oneof(dataBlock, bdatBlock.map((b) => b.replace(/^BDAT (\d+)\r\n/, 'BDAT $1 LAST\r\n'))))
+  .tuple(
+    address,
+    address,
+    fc.oneof(
+      dataBlock,
+      bdatBlock.map((b) => b.replace(/^BDAT (\d+)\r\n/, 'BDAT $1 LAST\r\n')),
+    ),
+  )
   .map(([from, to, message]) => `MAIL FROM:<${from}>\r\nRCPT TO:<${to}>\r\n${message}`);
 
 /** Changes a piece the way a buggy or hostile client would. */
@@ -203,18 +227,31 @@ const piece = fc.oneof(
 );
 
 const mutatedPiece = fc
-  .tuple(piece, fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.integer({ min: 1, max: 6 }), weight: 1 }), fc.nat(), fc.nat(255))
+  .tuple(
+    piece,
+    fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.integer({ min: 1, max: 6 }), weight: 1 }),
+    fc.nat(),
+    fc.nat(255),
+  )
   .map(([p, kind, at, byte]) => mutate(p, kind, at, byte));
 
 /** SMTP-shaped client traffic: a greeting, then commands, transactions, DATA and BDAT, some mutated. */
 export const smtpStream: fc.Arbitrary<Buffer> = fc
-  .tuple(fc.constantFrom('EHLO client.test\r\n', 'HELO client.test\r\n', 'LHLO client.test\r\n', ''), fc.array(mutatedPiece, { maxLength: 14 }))
+  .tuple(
+    fc.constantFrom('EHLO client.test\r\n', 'HELO client.test\r\n', 'LHLO client.test\r\n', ''),
+    fc.array(mutatedPiece, { maxLength: 14 }),
+  )
   .map(([hello, pieces]) => Buffer.from(hello + pieces.join(''), 'latin1'));
 
 /** Any bytes at all, sometimes after a valid start so the random part reaches deeper states. */
 export const randomStream: fc.Arbitrary<Buffer> = fc
   .tuple(
-    fc.constantFrom('', 'EHLO x\r\n', 'EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n', 'EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 100\r\n'),
+    fc.constantFrom(
+      '',
+      'EHLO x\r\n',
+      'EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n',
+      'EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 100\r\n',
+    ),
     fc.uint8Array({ maxLength: 1500, size: 'medium' }),
     fc.constantFrom('', '\r\n.\r\n'),
   )
@@ -299,10 +336,13 @@ export const setup: fc.Arbitrary<Setup> = fc.record({
   maxDataLineLength: fc.constantFrom(0, 100, 1000),
   // Mostly "no decision", so sessions with a policy still get far before one ends them.
   policy: fc.option(
-    fc.array(fc.oneof({ arbitrary: fc.constant(0), weight: 8 }, { arbitrary: fc.integer({ min: 1, max: 8 }), weight: 1 }), {
-      minLength: 1,
-      maxLength: 24,
-    }),
+    fc.array(
+      fc.oneof({ arbitrary: fc.constant(0), weight: 8 }, { arbitrary: fc.integer({ min: 1, max: 8 }), weight: 1 }),
+      {
+        minLength: 1,
+        maxLength: 24,
+      },
+    ),
     { nil: undefined },
   ),
 });
@@ -319,7 +359,13 @@ export const plainSetup: Setup = {
   policy: undefined,
 };
 
-const connection: ConnectionInfo = { id: 1, remoteAddress: '127.0.0.1', remotePort: 40000, localPort: 25, listener: 'smtp' };
+const connection: ConnectionInfo = {
+  id: 1,
+  remoteAddress: '127.0.0.1',
+  remotePort: 40000,
+  localPort: 25,
+  listener: 'smtp',
+};
 
 /** A message writer that keeps what it got, so a delivery can be matched with its octets. */
 export interface KeptWriter extends MessageWriter {
@@ -425,8 +471,8 @@ export function runSession(input: Buffer, cuts: readonly number[], s: Setup): Ru
             // Octets the message's writer received: a kept message must be the whole message.
             octets:
               o.delivery.accepted && writers.includes(o.delivery.writer as KeptWriter)
-              ? Buffer.concat((o.delivery.writer as KeptWriter).parts).length
-              : -1,
+                ? Buffer.concat((o.delivery.writer as KeptWriter).parts).length
+                : -1,
           },
         ]
       : [],
@@ -474,7 +520,8 @@ export function replyProblems(r: Reply): string[] {
   const lines = wire.slice(0, -2).split('\r\n');
   lines.forEach((line, i) => {
     const last = i === lines.length - 1;
-    if (!new RegExp(`^[2-5]\\d\\d${last ? ' ' : '-'}`).test(line)) problems.push(`line ${i} malformed: ${JSON.stringify(line)}`);
+    if (!new RegExp(`^[2-5]\\d\\d${last ? ' ' : '-'}`).test(line))
+      problems.push(`line ${i} malformed: ${JSON.stringify(line)}`);
     if (line.slice(0, 3) !== String(r.code)) problems.push(`line ${i} has another code`);
     if (/[\r\n]/.test(line)) problems.push(`line ${i} carries a line break`);
   });

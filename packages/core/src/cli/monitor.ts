@@ -10,6 +10,10 @@ export interface ListeningInfo {
   token?: boolean;
   ca?: string;
   capture: string;
+  /** What the sink answers beyond accepting everything: mode, delays, header switches, AUTH, faults. */
+  behaviour: string;
+  /** Seed of every random choice: `--seed` repeats the run. */
+  seed: number;
   workers: number;
   pid: number;
   workerPids?: number[];
@@ -48,7 +52,12 @@ export class Monitor {
     if (info.ca) lines.push(`  CA        ${info.ca}`);
     else if (info.starttls || info.smtps)
       lines.push('  CA        not written (add --ca-file PATH; GET /api/info has it too)');
-    lines.push(`  capture   ${info.capture}`, 'Press Ctrl-C to stop.', '');
+    lines.push(
+      `  capture   ${info.capture}`,
+      `  answers   ${info.behaviour}; seed ${info.seed}`,
+      'Press Ctrl-C to stop.',
+      '',
+    );
     process.stdout.write(lines.join('\n'));
   }
 

@@ -1,11 +1,25 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import getPort, { portNumbers } from 'get-port';
+import type { AuthOptions } from '../behaviour/auth.js';
+import type { FaultRule } from '../behaviour/faults.js';
+import { bounceCodes } from '../behaviour/replies.js';
 import { type ControlApiOptions, type ControlServer, serveControlApi } from '../control/api.js';
-import { type ControlTarget, type SinkInfo, sinkTarget } from '../control/target.js';
-import { resolveOptions } from '../server/options.js';
+import { type ControlTarget, infoOptions, type SinkInfo, sinkTarget } from '../control/target.js';
+import { type ResolvedOptions, resolveOptions } from '../server/options.js';
 import { type Sink, type StartOptions, startSink } from '../server/sink.js';
 import { testCertificate, writeCaFile } from '../tls/certificates.js';
+import { serverNameFor } from '../tls/server-name.js';
 import { type PortSpec, parseCommand, parseCount, parseDuration, parsePort, parseSize, UsageError } from './args.js';
+import {
+  parseDelayRange,
+  parseDelays,
+  parseFault,
+  parseMode,
+  parseRatio,
+  parseSeed,
+  readUsersFile,
+} from './behaviour-flags.js';
 import { logEvents, WorkerPool } from './cluster.js';
 import { Monitor } from './monitor.js';
 
@@ -29,6 +43,40 @@ TLS (a generated test CA signs the certificate; clients verify it with --ca-file
   --tls-port PORT           implicit-TLS port: number, 0 or range (default 0; implies --implicit-tls)
   --ca-file PATH            write the CA certificate (PEM) to PATH for curl --cacert, swaks and the like
 
+How it answers (header switches are ON for serve, as the black-hole MTA it replaces had them)
+  --mode MODE               final reply to each message: accept (default), bounce (a code from
+                            ${bounceCodes.join(' ')}) or random
+  --accept-ratio R          with --mode random, the share of messages accepted, 0 to 1 (default 0.5)
+  --seed N                  seed of every random choice (0-4294967295), to repeat a run; the seed in
+                            force is printed at start and in GET /api/info
+  --delay DELAY             wait before the final reply: 250 (ms), 2s, or a range 100-500 / 1s-3s;
+                            STAGE=DELAY delays another stage, e.g. --delay greeting=5s (repeatable)
+  --header-switches         honour X-Blackhole-Mode / X-Blackhole-Delay and X-Mailhole-Mode, -Delay,
+                            -Reply, -Accept-Ratio headers in each message (the default for serve)
+  --no-header-switches      ignore them (the fastest path under load)
+  --lenient                 accept commands out of order (MAIL before EHLO …), as the black-hole MTA did
+
+AUTH (RFC 4954: PLAIN, LOGIN, CRAM-MD5, XOAUTH2)
+  --auth                    offer AUTH and accept any user and password
+  --auth-users FILE         offer AUTH for these users only: a JSON object {"user": "password"} or
+                            user:password lines; others get 535 (passwords are never printed)
+  --require-auth            refuse MAIL with 530 until the client authenticated (implies --auth)
+
+Faults (repeatable; rules can also be added and removed at run time: POST /api/faults, sink.faults)
+  --fault RULE              a JSON rule, e.g. '{"stage":"rcpt","match":{"recipient":"*@spam.test"},"action":"554"}',
+                            or a short form:
+                              fail-next[:CODE[:COUNT]]          the next COUNT messages (1) get CODE (451)
+                              bounce-recipient:PATTERN[:CODE]   RCPT to PATTERN (glob or /regexp/flags)
+                                                                gets CODE (550) until removed
+                              greylist[:RETRY]                  451 4.7.1 to each first attempt; a retry
+                                                                passes (after RETRY, e.g. 30s)
+                              disconnect[:STAGE]                421 and close, once, at STAGE (message)
+                              delay:STAGE:DELAY                 delay STAGE's reply, e.g. delay:rcpt:0-200
+                              STAGE=ACTION                      e.g. 'rcpt=550 5.1.1 No such user',
+                                                                message=451, greeting=disconnect
+                            stages: greeting, helo, starttls, auth, mail, rcpt, data, message, rset, quit
+                            With --workers each worker holds its own copy of the rules.
+
 What it keeps
   --capture LEVEL           count (counters only), envelope (default) or full (raw messages too)
   --max-records N           delivery records kept (default 1000; older ones are dropped and counted)
@@ -47,7 +95,11 @@ Control API
   --no-api                  serve no control API
 
 Running
-  --config FILE             JSON file with startSink options (flags override it)
+  --config FILE             JSON file with startSink options (flags override it); the flags above are
+                            mode, acceptRatio, seed, delay (ms, [min, max], "2s", "100-500" or by
+                            stage), headerSwitches, lenient, auth (true, {"users": {…}} or {"users":
+                            "users.txt"}, a file beside the config), requireAuth and faults (JSON
+                            rules, or the short forms as strings)
   --workers N               spread connections over N processes (node:cluster); the API sums their counters
   --log MODE                live (a one-line counter, the default on a terminal), counters (a JSON line
                             per second when they change, the default otherwise), events (a JSON line per
@@ -59,6 +111,9 @@ Examples
   mailhole serve --port 0 --api-port 0             # any free ports, printed at start
   mailhole serve --port 2525-2535 --starttls --ca-file ./mailhole-ca.pem
   mailhole serve --capture full --max-capture-bytes 256M --token s3cret
+  mailhole serve --mode random --accept-ratio 0.8 --seed 42 --delay 100-500
+  mailhole serve --auth-users ./users.txt --require-auth --starttls
+  mailhole serve --fault fail-next:451 --fault 'bounce-recipient:*@gone.test' --fault greylist
   mailhole serve --workers 4 --log counters        # a load test that outgrows one core
 
 Stop it with Ctrl-C (or SIGTERM): it closes every connection and prints a summary.
@@ -81,6 +136,17 @@ const FLAGS = {
   'max-recipients': { type: 'string' },
   'max-connections': { type: 'string' },
   'idle-timeout': { type: 'string' },
+  mode: { type: 'string' },
+  'accept-ratio': { type: 'string' },
+  seed: { type: 'string' },
+  delay: { type: 'string', multiple: true },
+  'header-switches': { type: 'boolean' },
+  'no-header-switches': { type: 'boolean' },
+  lenient: { type: 'boolean' },
+  auth: { type: 'boolean' },
+  'auth-users': { type: 'string' },
+  'require-auth': { type: 'boolean' },
+  fault: { type: 'string', multiple: true },
   'api-port': { type: 'string' },
   'api-host': { type: 'string' },
   token: { type: 'string' },
@@ -103,6 +169,8 @@ export async function serve(args: string[], version: string): Promise<void> {
   const config = flags.config === undefined ? {} : await readConfig(flags.config);
   const { api: configApi, ...configOptions } = config as StartOptions & { api?: ControlApiOptions | boolean };
   const options: StartOptions = { ...configOptions };
+  if (flags.config !== undefined) await configBehaviour(options, flags.config);
+  await behaviourFlags(flags, options);
 
   if (flags.host !== undefined) options.host = flags.host;
   options.host ??= '127.0.0.1';
@@ -143,8 +211,18 @@ export async function serve(args: string[], version: string): Promise<void> {
   // process binds port 0 itself, which leaves no window for another program to take the port.
   const fixed = workers > 1;
 
-  // Validate everything before binding anything, with the option names startSink uses.
-  const probe = resolveOptions({ ...options, port: 0, tlsPort: 0 }, new Set(['tlsFault']));
+  // Validate everything before binding anything, with the option names startSink uses. The flags
+  // were checked one by one above, so what fails here comes from --config (or how they combine).
+  let probe: ResolvedOptions;
+  try {
+    probe = resolveOptions({ ...options, port: 0, tlsPort: 0 }, new Set(['tlsFault']));
+  } catch (error) {
+    if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
+    const what = error.message.replace(/^startSink: /, '');
+    throw new UsageError(flags.config === undefined ? `mailhole serve: ${what}` : `--config ${flags.config}: ${what}`);
+  }
+  // Workers draw from one seed, so the seed GET /api/info reports repeats the run.
+  if (fixed) options.seed ??= probe.behaviour.seed;
   if (flags['ca-file'] !== undefined && probe.tls === 'none') {
     throw new UsageError('--ca-file needs TLS: add --starttls, --implicit-tls or --tls-port');
   }
@@ -220,19 +298,15 @@ export async function serve(args: string[], version: string): Promise<void> {
       ...(options.tlsPort !== undefined && (probe.tls === 'implicit' || probe.tls === 'both')
         ? { tlsPort: options.tlsPort, tlsUrl: `smtps://${urlHost(host)}:${options.tlsPort}` }
         : {}),
-      ...(options.certificate?.ca !== undefined ? { ca: options.certificate.ca.toString() } : {}),
-      options: {
-        tls: resolved.tls,
-        requireTls: resolved.requireTls,
-        lmtp: resolved.lmtp,
-        capture: resolved.capture,
-        maxMessageSize: resolved.maxMessageSize,
-        maxRecipients: resolved.maxRecipients,
-        maxConnections: resolved.maxConnections,
-        idleTimeout: resolved.idleTimeout,
-        maxRecords: resolved.maxRecords,
-        maxCaptureBytes: resolved.maxCaptureBytes,
-      },
+      ...(options.certificate?.ca !== undefined
+        ? {
+            ca: options.certificate.ca.toString(),
+            // As each worker's sink.clientTls() names it: a client verifies any worker the same way.
+            servername: serverNameFor(options.certificate.cert.toString()),
+          }
+        : {}),
+      seed: resolved.behaviour.seed,
+      options: infoOptions(resolved),
     };
     pool = new WorkerPool(workers, options, address, (message) => monitor.notice(message));
     try {
@@ -291,6 +365,8 @@ export async function serve(args: string[], version: string): Promise<void> {
     ...(controlApi ? { api: controlApi.url, token: api?.token !== undefined } : {}),
     ...(caFile !== undefined ? { ca: caFile } : {}),
     capture: info.options.capture,
+    behaviour: describeBehaviour(info, options),
+    seed: info.seed,
     workers,
     pid: process.pid,
     ...(pool ? { workerPids: pool.pids } : {}),
@@ -314,6 +390,86 @@ function inUse(error: unknown): unknown {
     `${m[1]} is already in use; choose another ${flag} (0 takes any free port, a range such as 2525-2535 the first free one)`,
     { cause: error },
   );
+}
+
+type ServeFlags = ReturnType<typeof parseCommand<typeof FLAGS>>;
+
+/** The behaviour flags over what --config set; header switches default to on (see --help). */
+async function behaviourFlags(flags: ServeFlags, options: StartOptions): Promise<void> {
+  if (flags.mode !== undefined) options.mode = parseMode(flags.mode, '--mode');
+  if (flags['accept-ratio'] !== undefined) options.acceptRatio = parseRatio(flags['accept-ratio'], '--accept-ratio');
+  if (flags.seed !== undefined) options.seed = parseSeed(flags.seed, '--seed');
+  if (flags.delay !== undefined) options.delay = parseDelays(flags.delay, '--delay');
+  if (flags['header-switches'] && flags['no-header-switches']) {
+    throw new UsageError('--header-switches and --no-header-switches contradict each other: give one');
+  }
+  if (flags['header-switches']) options.headerSwitches = true;
+  if (flags['no-header-switches']) options.headerSwitches = false;
+  options.headerSwitches ??= true;
+  if (flags.lenient) options.lenient = true;
+  if (flags.auth || flags['auth-users'] !== undefined || flags['require-auth']) {
+    const current = typeof options.auth === 'object' && options.auth !== null ? (options.auth as AuthOptions) : {};
+    options.auth =
+      flags['auth-users'] !== undefined
+        ? { ...current, users: await readUsersFile(flags['auth-users'], '--auth-users') }
+        : typeof options.auth === 'object' && options.auth !== null
+          ? options.auth
+          : true;
+  }
+  if (flags['require-auth']) options.requireAuth = true;
+  if (flags.fault !== undefined) {
+    const names = new Set((options.faults ?? []).map((r) => r?.name).filter((n): n is string => typeof n === 'string'));
+    const rules = flags.fault.map((text) => parseFault(text, `--fault ${JSON.stringify(text)}`, names));
+    options.faults = [...(options.faults ?? []), ...rules];
+  }
+}
+
+/**
+ * --config may write what the flags write: `"delay": "100-500"` or `{ "greeting": "5s" }`,
+ * `"faults": ["fail-next"]`, and `"auth": { "users": "users.txt" }` (a users file, relative to the
+ * config file, so the passwords stay out of it).
+ */
+async function configBehaviour(options: StartOptions, path: string): Promise<void> {
+  const where = `--config ${path}:`;
+  if (typeof options.delay === 'string') options.delay = parseDelays([options.delay], `${where} "delay"`);
+  else if (typeof options.delay === 'object' && options.delay !== null && !Array.isArray(options.delay)) {
+    const byStage: Record<string, unknown> = { ...options.delay };
+    for (const [stage, value] of Object.entries(byStage)) {
+      if (typeof value === 'string') byStage[stage] = parseDelayRange(value, `${where} "delay.${stage}"`);
+    }
+    options.delay = byStage as StartOptions['delay'];
+  }
+  if (Array.isArray(options.faults)) {
+    const names = new Set(
+      options.faults.map((r) => (r as FaultRule | undefined)?.name).filter((n): n is string => typeof n === 'string'),
+    );
+    options.faults = options.faults.map((rule, i) =>
+      typeof rule === 'string' ? parseFault(rule, `${where} "faults[${i}]" ${JSON.stringify(rule)}`, names) : rule,
+    );
+  }
+  const auth = options.auth as AuthOptions | undefined;
+  if (typeof auth === 'object' && auth !== null && typeof (auth.users as unknown) === 'string') {
+    const file = resolve(dirname(path), auth.users as unknown as string);
+    options.auth = { ...auth, users: await readUsersFile(file, `${where} "auth.users"`) };
+  }
+}
+
+/** One line on what the sink answers beyond accepting everything, for the start banner. */
+function describeBehaviour(info: Omit<SinkInfo, 'apiUrl'>, options: StartOptions): string {
+  const o = info.options;
+  const parts = [o.mode === 'random' ? `mode random (accept ratio ${o.acceptRatio})` : `mode ${o.mode}`];
+  if (options.delay !== undefined) parts.push(`delay ${JSON.stringify(options.delay)}`);
+  parts.push(`header switches ${o.headerSwitches ? 'on' : 'off'}`);
+  if (o.auth !== 'none') {
+    const users =
+      typeof options.auth === 'object' && options.auth !== null ? (options.auth as AuthOptions).users : undefined;
+    const who = users === undefined ? 'any user' : `${Object.keys(users).length} user(s)`;
+    parts.push(`AUTH ${o.auth} (${who})`);
+  }
+  if (o.lenient) parts.push('lenient');
+  const faults = options.faults?.length ?? 0;
+  if (faults > 0) parts.push(`${faults} fault rule(s)`);
+  return parts.join(', ');
 }
 
 function logMode(value: string | undefined): LogMode {

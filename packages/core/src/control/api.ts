@@ -1,6 +1,11 @@
+import { Buffer } from 'node:buffer';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+// From node:timers, not the globals: a Jest jsdom environment has no setImmediate, and fake timers must not stall a close.
+import { setImmediate } from 'node:timers';
+import { URL } from 'node:url';
+import { STAGE_NAMES, stageOf } from '../behaviour/delays.js';
 import { type FaultRule, FaultRuleError, type FaultRules } from '../behaviour/faults.js';
 import { parsedToJson } from '../record/parsed.js';
 import { type DeliveryFilter, type Mark, WaitTimeoutError } from '../record/recorder.js';
@@ -78,6 +83,11 @@ type Reply = { json: unknown; status?: number } | { body: Buffer | string; type:
  * - `GET /api/messages?…filters`: kept messages `{ messages: [{ id, size, record }], mark }` (capture full).
  * - `GET /api/messages/:id[?parsed=false]`: `{ id, size, record, parsed }`, attachments in base64.
  * - `GET /api/messages/:id/raw`: the message as received, `message/rfc822`.
+ * - `GET /api/faults`: `{ faults, fired }`, the rules in force and the faults that fired; `POST /api/faults`
+ *   adds a rule (JSON, as `sink.faults.add` takes it; 201 `{ fault }`); `DELETE /api/faults` removes
+ *   every rule, `DELETE /api/faults/:name` one (404 when there is none).
+ * - `GET /api/fired?rule&stage`: `{ fired }`, the faults that fired (the last 1000), optionally of one
+ *   rule or stage; `DELETE /api/fired` forgets them (`sink.faults.clearFired()`).
  * - `GET /api/wait?count&timeout&…filters`: answers when `count` accepted deliveries (matching the
  *   filters, after `since`) are there: `{ reached: true, deliveries }`. At the timeout (ms, default
  *   3000, at most an hour) it answers 200 too, with `{ reached: false, expected, received, message }`
@@ -327,6 +337,32 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
     },
     {
       method: 'GET',
+      pattern: /^\/api\/fired$/,
+      params: ['rule', 'stage'],
+      handle: ({ extra }) => {
+        const rule = extra.get('rule');
+        const stageName = extra.get('stage');
+        if (stageName !== undefined && stageOf(stageName) === undefined) {
+          throw new QueryError(`stage must be one of ${STAGE_NAMES}, got ${JSON.stringify(stageName)}`);
+        }
+        const filter = {
+          ...(rule !== undefined ? { rule } : {}),
+          ...(stageName !== undefined ? { stage: stageName } : {}),
+        };
+        return { json: { fired: faultRules().fired(filter as Parameters<FaultRules['fired']>[0]) } };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: /^\/api\/fired$/,
+      params: [],
+      handle: () => {
+        faultRules().clearFired();
+        return { json: { cleared: true } };
+      },
+    },
+    {
+      method: 'GET',
       pattern: /^\/metrics$/,
       params: [],
       handle: () => ({
@@ -374,7 +410,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
     if (candidates.length === 0) {
       throw new HttpError(
         404,
-        `no route ${url.pathname}: the API serves /api/stats, /api/info, /api/describe, /api/mark, /api/reset, /api/deliveries, /api/messages, /api/messages/:id, /api/messages/:id/raw, /api/wait, /api/faults and /metrics`,
+        `no route ${url.pathname}: the API serves /api/stats, /api/info, /api/describe, /api/mark, /api/reset, /api/deliveries, /api/messages, /api/messages/:id, /api/messages/:id/raw, /api/wait, /api/faults, /api/faults/:name, /api/fired and /metrics`,
       );
     }
     const route = candidates.find((r) => r.method === req.method);

@@ -1,3 +1,4 @@
+import { URLSearchParams } from 'node:url';
 import type { DeliveryFilter, Mark } from '../record/recorder.js';
 
 /**

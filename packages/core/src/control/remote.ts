@@ -1,3 +1,5 @@
+// Node's URL, not the global: a Jest jsdom environment brings its own.
+import { URL } from 'node:url';
 import { CapturedMessage } from '../record/parsed.js';
 import {
   compileFilter,
@@ -12,7 +14,9 @@ import {
 import type { DeliveryRecord } from '../record/records.js';
 import type { SinkAddress, ViewScope } from '../record/view.js';
 import type { ClientTlsSettings } from '../server/sink.js';
+import { ApiClient, RemoteError } from './api-client.js';
 import { filterToQuery, markToken } from './query.js';
+import { RemoteFaultRules } from './remote-faults.js';
 import type { SinkInfo } from './target.js';
 
 /** Options of `connectSink`. */
@@ -23,6 +27,8 @@ export interface ConnectOptions {
   timeout?: number;
 }
 
+export { RemoteError };
+
 const DEFAULT_WAIT_MS = 3000;
 /** Time a long-poll may take beyond the wait's own timeout before the client gives up on the server. */
 const WAIT_GRACE_MS = 10_000;
@@ -31,6 +37,7 @@ const WAIT_GRACE_MS = 10_000;
  * Connects to the control API of a sink in another process (`mailhole serve`, a Jest
  * globalSetup, a CI service) and returns an object with the same methods as an in-process sink,
  * made async. Address fields (`host`, `port`, `url`, `tlsPort`, `ca`) are filled in from `/api/info`.
+ * It speaks HTTP with node:http, so it works where there is no global `fetch` (Jest's jsdom environment).
  *
  * @example const sink = await connectSink(process.env.MAILHOLE_API_URL); await sink.waitFor(1);
  */
@@ -52,78 +59,13 @@ export async function connectSink(
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
     throw new TypeError(`connectSink: the control API is served over http, got ${JSON.stringify(apiUrl)}`);
   }
-  const client = new ApiClient(
-    apiUrl.replace(/\/+$/, ''),
-    options.token ?? process.env.MAILHOLE_API_TOKEN,
-    options.timeout ?? 10_000,
-  );
+  const timeout = options.timeout ?? 10_000;
+  if (!Number.isFinite(timeout) || timeout <= 0) {
+    throw new RangeError(`connectSink: option "timeout" must be a number of milliseconds > 0, got ${timeout}`);
+  }
+  const client = new ApiClient(apiUrl.replace(/\/+$/, ''), options.token ?? process.env.MAILHOLE_API_TOKEN, timeout);
   const info = await client.json<SinkInfo>('GET', '/api/info');
   return new RemoteSink(client, info);
-}
-
-/** @internal HTTP calls with errors that name the URL, the route and the status. */
-class ApiClient {
-  constructor(
-    readonly base: string,
-    private readonly token: string | undefined,
-    readonly timeout: number,
-  ) {}
-
-  async json<T>(method: 'GET' | 'POST', path: string, timeout = this.timeout): Promise<T> {
-    const response = await this.send(method, path, timeout);
-    return (await response.json()) as T;
-  }
-
-  async send(method: 'GET' | 'POST', path: string, timeout = this.timeout, allow: number[] = []): Promise<Response> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (this.token !== undefined) headers.Authorization = `Bearer ${this.token}`;
-    let response: Response;
-    try {
-      response = await fetch(`${this.base}${path}`, { method, headers, signal: AbortSignal.timeout(timeout) });
-    } catch (error) {
-      throw this.unreachable(method, path, error, timeout);
-    }
-    if (response.ok || allow.includes(response.status)) return response;
-    const text = await response.text().catch(() => '');
-    let detail = text.trim();
-    try {
-      detail = (JSON.parse(text) as { error?: string }).error ?? detail;
-    } catch {
-      // Not JSON: something other than mailhole answered; show what it said.
-    }
-    throw new RemoteError(
-      `the mailhole control API at ${this.base} answered ${method} ${path.split('?')[0]} with ${response.status} ${response.statusText}${detail ? `: ${detail}` : ''}`,
-      response.status,
-    );
-  }
-
-  private unreachable(method: string, path: string, error: unknown, timeout: number): Error {
-    const e = error as Error & { cause?: { code?: string; message?: string } };
-    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
-      return new RemoteError(
-        `the mailhole control API at ${this.base} did not answer ${method} ${path.split('?')[0]} within ${timeout} ms`,
-        0,
-      );
-    }
-    const code = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error);
-    return new RemoteError(
-      `cannot reach the mailhole control API at ${this.base} (${code}): is \`mailhole serve --api-port\` running?`,
-      0,
-      { cause: error },
-    );
-  }
-}
-
-/** A control API call that failed: `status` is the HTTP status, 0 when there was no answer. */
-export class RemoteError extends Error {
-  override name = 'RemoteError';
-  constructor(
-    message: string,
-    readonly status: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /**
@@ -143,6 +85,14 @@ export class RemoteSink implements SinkAddress {
   readonly apiUrl: string;
   /** What `/api/info` answered when connecting (options in force, workers). */
   readonly info: SinkInfo;
+  /** Seed of every random choice of the sink: start a sink with it as `seed` to repeat a run. */
+  readonly seed: number;
+  /**
+   * Fault rules of the sink, added and removed while it runs: the methods of `sink.faults`, async.
+   *
+   * @example const rule = await sink.faults.failNext(451); await send(); await rule.remove();
+   */
+  readonly faults: RemoteFaultRules;
 
   /** @internal use `connectSink` */
   constructor(
@@ -156,7 +106,9 @@ export class RemoteSink implements SinkAddress {
     this.tlsPort = info.tlsPort;
     this.tlsUrl = info.tlsUrl;
     this.ca = info.ca;
+    this.seed = info.seed;
     this.apiUrl = client.base;
+    this.faults = new RemoteFaultRules(client);
   }
 
   /** Every counter. */
@@ -209,12 +161,9 @@ export class RemoteSink implements SinkAddress {
   /** The kept message of a delivery, by id; `undefined` when there is none (or it was dropped). */
   async message(id: string): Promise<CapturedMessage | undefined> {
     const path = `/api/messages/${encodeURIComponent(id)}`;
-    const response = await this.client.send('GET', `${path}?parsed=false`, undefined, [404]);
-    if (response.status === 404) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    const { record } = (await response.json()) as { record: DeliveryRecord };
+    const answer = await this.client.send('GET', `${path}?parsed=false`, undefined, [404]);
+    if (answer.status === 404) return undefined;
+    const { record } = JSON.parse(answer.body.toString('utf8')) as { record: DeliveryRecord };
     const raw = await this.raw(id);
     return raw === undefined ? undefined : new CapturedMessage(record, raw);
   }
@@ -253,15 +202,25 @@ export class RemoteSink implements SinkAddress {
 
   /** The counters in the Prometheus text format (`GET /metrics`). */
   async metrics(): Promise<string> {
-    return (await this.client.send('GET', '/metrics')).text();
+    return (await this.client.send('GET', '/metrics')).body.toString('utf8');
   }
 
-  /** TLS settings for a client that verifies this sink, e.g. nodemailer's `tls` option. */
+  /**
+   * TLS settings for a client that verifies this sink, e.g. nodemailer's `tls` option: the same
+   * settings the sink's own `clientTls()` gives in its process.
+   *
+   * @example nodemailer.createTransport({ host: sink.host, port: sink.port, requireTLS: true, tls: sink.clientTls() });
+   */
   clientTls(): ClientTlsSettings {
     if (this.ca === undefined) {
       throw new Error('sink.clientTls(): this sink has no TLS; start it with --starttls or --tls-port (tls option)');
     }
-    return { ca: this.ca, servername: 'localhost', rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+    return {
+      ca: this.ca,
+      servername: this.info.servername ?? 'localhost',
+      rejectUnauthorized: true,
+      minVersion: this.info.options.minTlsVersion ?? 'TLSv1.2',
+    };
   }
 
   /** @internal takes a mark the server remembers as `last` (`mailhole mark`, then `mailhole wait --since-mark`). */
@@ -352,12 +311,8 @@ export class RemoteSink implements SinkAddress {
   }
 
   private async raw(id: string): Promise<Buffer | undefined> {
-    const response = await this.client.send('GET', `/api/messages/${encodeURIComponent(id)}/raw`, undefined, [404]);
-    if (response.status === 404) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    return Buffer.from(await response.arrayBuffer());
+    const answer = await this.client.send('GET', `/api/messages/${encodeURIComponent(id)}/raw`, undefined, [404]);
+    return answer.status === 404 ? undefined : answer.body;
   }
 }
 
@@ -392,6 +347,11 @@ export class RemoteSinkView implements SinkAddress {
   }
   get ca(): string | undefined {
     return this.sink.ca;
+  }
+
+  /** TLS settings for a client that verifies the sink (nodemailer's `tls` option); throws without TLS. */
+  clientTls(): ClientTlsSettings {
+    return this.sink.clientTls();
   }
 
   /** The mark this view counts from. */

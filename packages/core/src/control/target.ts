@@ -1,8 +1,9 @@
 import type { FaultRules } from '../behaviour/faults.js';
+import type { Mode } from '../behaviour/modes.js';
 import type { CapturedMessage } from '../record/parsed.js';
 import type { DeliveryFilter, Mark, SinkStats, WaitOptions } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
-import type { CaptureLevel, TlsMode } from '../server/options.js';
+import type { CaptureLevel, ResolvedOptions, TlsMode } from '../server/options.js';
 import type { Sink } from '../server/sink.js';
 
 /** What `GET /api/info` answers: where the sink listens and the options that shape what it keeps. */
@@ -17,11 +18,23 @@ export interface SinkInfo {
   tlsUrl?: string;
   /** PEM of the CA that signed the server certificate, with TLS on. */
   ca?: string;
+  /** With TLS on: the name a client verifies the certificate against (what `clientTls()` gives as `servername`). */
+  servername?: string;
+  /** Seed of every random choice (mode `random`, delay ranges, fault probabilities): pass it as `seed` to repeat a run. */
+  seed: number;
   /** Base URL of the control API that answered. */
   apiUrl: string;
   options: {
     tls: TlsMode;
     requireTls: boolean;
+    minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
+    lenient: boolean;
+    /** Sink-wide mode (a listener may have its own). */
+    mode: Mode;
+    acceptRatio: number;
+    headerSwitches: boolean;
+    /** Whether AUTH is offered, and whether MAIL needs it. */
+    auth: 'none' | 'offered' | 'required';
     lmtp: boolean;
     capture: CaptureLevel;
     maxMessageSize: number;
@@ -57,6 +70,28 @@ export interface ControlTarget {
   faults?(): FaultRules;
 }
 
+/** @internal the options `/api/info` shows, from resolved options (an in-process sink or a worker pool's). */
+export function infoOptions(o: Readonly<ResolvedOptions>): SinkInfo['options'] {
+  return {
+    tls: o.tls,
+    requireTls: o.requireTls,
+    minTlsVersion: o.minTlsVersion,
+    lenient: o.lenient,
+    mode: o.behaviour.base.mode,
+    acceptRatio: o.behaviour.base.acceptRatio,
+    headerSwitches: o.behaviour.headerSwitches,
+    auth: o.auth === undefined ? 'none' : o.auth.required ? 'required' : 'offered',
+    lmtp: o.lmtp,
+    capture: o.capture,
+    maxMessageSize: o.maxMessageSize,
+    maxRecipients: o.maxRecipients,
+    maxConnections: o.maxConnections,
+    idleTimeout: o.idleTimeout,
+    maxRecords: o.maxRecords,
+    maxCaptureBytes: o.maxCaptureBytes,
+  };
+}
+
 /** The control target of an in-process sink. */
 export function sinkTarget(sink: Sink): ControlTarget {
   const o = sink.options;
@@ -66,23 +101,17 @@ export function sinkTarget(sink: Sink): ControlTarget {
         host: sink.host,
         port: sink.port,
         url: sink.url,
-        options: {
-          tls: o.tls,
-          requireTls: o.requireTls,
-          lmtp: o.lmtp,
-          capture: o.capture,
-          maxMessageSize: o.maxMessageSize,
-          maxRecipients: o.maxRecipients,
-          maxConnections: o.maxConnections,
-          idleTimeout: o.idleTimeout,
-          maxRecords: o.maxRecords,
-          maxCaptureBytes: o.maxCaptureBytes,
-        },
+        seed: sink.seed,
+        options: infoOptions(o),
         workers: 1,
       };
       if (sink.tlsPort !== undefined) info.tlsPort = sink.tlsPort;
       if (sink.tlsUrl !== undefined) info.tlsUrl = sink.tlsUrl;
-      if (sink.ca !== undefined) info.ca = sink.ca;
+      if (sink.ca !== undefined) {
+        info.ca = sink.ca;
+        // The in-process clientTls() is the one truth: a remote client rebuilds it from these fields.
+        info.servername = sink.clientTls().servername;
+      }
       return info;
     },
     stats: () => sink.stats(),

@@ -1,15 +1,45 @@
 import { type Reply, reply } from './reply.js';
 
 /**
+ * The same reply object while the argument stays the same: a greeting (or an EHLO answer) built anew
+ * for every connection would be validated, formatted and encoded anew too, where one object keeps its
+ * wire bytes cached.
+ */
+function reusedFor(build: (argument: string) => Reply): (argument: string) => Reply {
+  let lastArgument: string | undefined;
+  let last: Reply | undefined;
+  return (argument) => {
+    if (last === undefined || argument !== lastArgument) {
+      last = build(argument);
+      lastArgument = argument;
+    }
+    return last;
+  };
+}
+
+let lastEhloKey: string | undefined;
+let lastEhlo: Reply | undefined;
+/** The EHLO answer, reused while hostname, client name and keywords stay the same (see `reusedFor`). */
+function ehloFor(key: string, build: () => Reply): Reply {
+  if (lastEhlo === undefined || key !== lastEhloKey) {
+    lastEhlo = build();
+    lastEhloKey = key;
+  }
+  return lastEhlo;
+}
+
+/**
  * Every reply the engine sends, in one place: a reply's text is never typed twice.
  * Constant replies are frozen objects whose wire bytes are cached after first use.
  */
 export const replies = {
-  greeting: (hostname: string): Reply => reply(220, undefined, `${hostname} ESMTP mailhole ready`),
-  lmtpGreeting: (hostname: string): Reply => reply(220, undefined, `${hostname} LMTP mailhole ready`),
+  greeting: reusedFor((hostname: string): Reply => reply(220, undefined, `${hostname} ESMTP mailhole ready`)),
+  lmtpGreeting: reusedFor((hostname: string): Reply => reply(220, undefined, `${hostname} LMTP mailhole ready`)),
   helo: (hostname: string, clientName: string): Reply => reply(250, undefined, `${hostname} greets ${clientName}`),
   ehlo: (hostname: string, clientName: string, keywords: readonly string[]): Reply =>
-    reply(250, undefined, [`${hostname} greets ${clientName}`, ...keywords]),
+    ehloFor(`${hostname}\0${clientName}\0${keywords.join('\0')}`, () =>
+      reply(250, undefined, [`${hostname} greets ${clientName}`, ...keywords]),
+    ),
   ok: reply(250, '2.0.0', 'OK'),
   resetOk: reply(250, '2.0.0', 'Reset: transaction discarded'),
   senderOk: reply(250, '2.1.0', 'Sender OK'),
@@ -58,8 +88,9 @@ export const replies = {
   authNotOffered: reply(502, '5.5.1', 'AUTH is not offered here (start the sink with the auth option)'),
   authAlready: reply(503, '5.5.1', 'Bad sequence of commands: already authenticated'),
   authInTransaction: reply(503, '5.5.1', 'Bad sequence of commands: AUTH is not allowed during a mail transaction'),
-  authMechanism: (name: string): Reply =>
-    reply(504, '5.5.4', `Unrecognized authentication mechanism: ${printable(name, 32)}`),
+  // The name is not echoed: a client that left it out sent its credentials there instead.
+  authMechanism: (offered: readonly string[]): Reply =>
+    reply(504, '5.5.4', `Unrecognized authentication mechanism: this sink offers ${offered.join(' ')}`),
   authNeedsTls: reply(538, '5.7.11', 'Encryption required for requested authentication mechanism: send STARTTLS first'),
   authChallenge: (challenge: string): Reply => reply(334, undefined, challenge),
   authOk: reply(235, '2.7.0', 'Authentication successful'),

@@ -26,16 +26,21 @@ export function encodeReply(reply: Reply): Buffer {
 
 /** The reply as the text a client sees, CRLF-terminated lines. */
 export function formatReply(reply: Reply): string {
-  const lines = typeof reply.text === 'string' ? [reply.text] : reply.text.length > 0 ? reply.text : [''];
   const prefix = reply.enhanced ? `${reply.enhanced} ` : '';
+  // One line is the common case, and a per-message one (the 250 with the delivery id): no array, no regex.
+  if (typeof reply.text === 'string') return `${reply.code} ${prefix}${oneLine(reply.text)}\r\n`;
+  const lines = reply.text.length > 0 ? reply.text : [''];
   let out = '';
   for (let i = 0; i < lines.length; i++) {
-    // A reply line must never carry its own line break: it would let text forge a second reply.
-    const text = String(lines[i]).replace(/[\r\n]+/g, ' ');
     const sep = i === lines.length - 1 ? ' ' : '-';
-    out += `${reply.code}${sep}${prefix}${text}\r\n`;
+    out += `${reply.code}${sep}${prefix}${oneLine(String(lines[i]))}\r\n`;
   }
   return out;
+}
+
+/** A reply line must never carry its own line break: it would let text forge a second reply. */
+function oneLine(text: string): string {
+  return text.includes('\r') || text.includes('\n') ? text.replace(/[\r\n]+/g, ' ') : text;
 }
 
 /** One line for logs and error messages, e.g. `550 5.7.1 Relaying denied`. */

@@ -713,7 +713,7 @@ export class SmtpSession {
       // A throwing provider is its own bug: the client sees a failed AUTH and the session goes on.
       return this.refuse('AUTH', replies.authFailed);
     }
-    if (exchange === undefined) return this.invalid('AUTH', replies.authMechanism(mechanism));
+    if (exchange === undefined) return this.invalid('AUTH', replies.authMechanism(provider.mechanisms));
     this.sasl = exchange;
     this.mode = 'auth';
     // SASL responses (an XOAUTH2 token, say) may be longer than a command: RFC 4954 §4 allows 12288.

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { replies } from '../protocol/replies.js';
-import { encodeReply, type Reply, reply } from '../protocol/reply.js';
+import { encodeReply, formatReply, type Reply, reply } from '../protocol/reply.js';
 import type { SmtpSession } from '../protocol/session.js';
 import type { Delivery, TlsInfo } from '../protocol/types.js';
 import type { Recorder } from '../record/recorder.js';
@@ -46,11 +46,19 @@ export class Connection {
   private throttle = 0;
   private stallAfter = -1;
   private pausedForWrites = false;
+  /** The client sent its FIN: it sends nothing more, but is still owed the replies to what it sent. */
+  private peerEnded = false;
+  /** Encoded replies waiting for the next write. */
+  private readonly batch: Buffer[] = [];
+  /** Deliveries whose final reply is in `batch`: counted once it is written. */
+  private settled: Delivery[] = [];
 
   constructor(
     socket: Socket,
     readonly session: SmtpSession,
     private readonly host: ConnectionHost,
+    /** The TCP socket under `socket` when that is TLS from the start: a TCP reset must go to it. */
+    private readonly tcp: Socket = socket,
   ) {
     this.socket = socket;
     this.attach(socket);
@@ -80,6 +88,14 @@ export class Connection {
   }
 
   private attach(socket: Socket): void {
+    // A client may pipeline its commands and half-close (FIN) at once: Node would then end our side
+    // too and drop the replies still owed (a delayed one, those to commands waiting behind it).
+    // The connection ends itself once they are out (endIfDone).
+    socket.allowHalfOpen = true;
+    socket.on('end', () => {
+      this.peerEnded = true;
+      this.endIfDone();
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.onIdle());
     socket.on('error', () => {
@@ -141,42 +157,45 @@ export class Connection {
   private drain(): void {
     const out = this.session.output;
     const socket = this.socket;
-    let corked = false;
     while (this.cursor < out.length && !this.ended) {
       const item = out[this.cursor++];
       if (item === undefined) break;
       switch (item.type) {
         case 'reply': {
-          if (!corked) {
-            // Replies to pipelined commands leave in one write (RFC 2920).
-            socket.cork();
-            corked = true;
-          }
-          socket.write(encodeReply(item.reply));
+          // The final reply to a message names its delivery: made for one use, so encoding it directly
+          // spares the wire cache an entry per message (and the garbage collector its weak references).
+          this.batch.push(
+            item.delivery === undefined ? encodeReply(item.reply) : Buffer.from(formatReply(item.reply), 'utf8'),
+          );
           this.lastReply = item.reply;
-          if (item.delivery !== undefined) this.delivered(item.delivery);
+          if (item.delivery !== undefined) this.settled.push(item.delivery);
           break;
         }
         case 'delay': {
-          if (corked) socket.uncork();
-          corked = false;
+          this.flush();
           this.wait(item.ms);
           return;
         }
         case 'close': {
-          if (corked) socket.uncork();
-          corked = false;
+          this.flush();
           this.end();
           return;
         }
         case 'reset': {
+          this.flush();
           this.ended = true;
-          socket.resetAndDestroy();
+          // Only a TCP socket can send a RST (a TLSSocket throws ERR_INVALID_HANDLE_TYPE); under
+          // TLS, the TCP socket is reset and the TLS one goes with it.
+          try {
+            this.tcp.resetAndDestroy();
+          } catch {
+            // Not a TCP socket after all (a user-supplied stream): a plain close must do.
+          }
+          if (socket !== this.tcp || !socket.destroyed) socket.destroy();
           return;
         }
         case 'starttls': {
-          if (corked) socket.uncork();
-          corked = false;
+          this.flush();
           this.startTls();
           return;
         }
@@ -188,15 +207,33 @@ export class Connection {
           break;
       }
     }
-    if (corked) socket.uncork();
+    this.flush();
     if (this.cursor >= out.length) {
       out.length = 0;
       this.cursor = 0;
+      this.endIfDone();
     }
     if (!this.ended && socket.writableLength > WRITE_HIGH_WATER && !this.pausedForWrites) {
       this.pausedForWrites = true;
       socket.pause();
     }
+  }
+
+  /**
+   * Writes the replies gathered so far in one write: the replies to pipelined commands leave
+   * together (RFC 2920), in one system call, without the stream's cork and writev machinery.
+   * Then counts the deliveries whose final reply was among them.
+   */
+  private flush(): void {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.socket.write(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
+    batch.length = 0;
+    if (this.settled.length === 0) return;
+    // Taken out first: a 'delivery' listener may close the sink, which drains (and flushes) again.
+    const settled = this.settled;
+    this.settled = [];
+    for (const delivery of settled) this.delivered(delivery);
   }
 
   private delivered(delivery: Delivery): void {
@@ -231,6 +268,21 @@ export class Connection {
     ) {
       this.socket.resume();
     }
+    this.endIfDone();
+  }
+
+  /** After the client's FIN, ends the connection once nothing it sent is left unanswered. */
+  private endIfDone(): void {
+    if (
+      this.peerEnded &&
+      !this.ended &&
+      this.waiting === undefined &&
+      this.backlog.length === 0 &&
+      !this.upgrading &&
+      this.session.output.length === 0
+    ) {
+      this.end();
+    }
   }
 
   private startTls(): void {
@@ -248,6 +300,9 @@ export class Connection {
     plain.removeAllListeners('timeout');
     plain.removeAllListeners('drain');
     plain.removeAllListeners('close');
+    plain.removeAllListeners('end');
+    // A FIN during the handshake ends the connection, as before any session (attach turns this off again).
+    plain.allowHalfOpen = false;
     // From here the handshake timer below watches the connection; the plain socket's would fire unheard.
     plain.setTimeout(0);
     plain.on('close', () => this.onClose());
@@ -295,6 +350,13 @@ export class Connection {
     if (this.ended) return;
     this.ended = true;
     const socket = this.socket;
+    if (this.lastReply?.code === 221 && socket.writableLength === 0 && !(socket instanceof TLSSocket)) {
+      // After 221 the client has nothing left to say (RFC 5321 §4.1.1.10) and the reply is in the
+      // kernel: closing now sends it and then the FIN, and spares the half-close round trip (and the
+      // read error of the many clients that answer the FIN with a reset).
+      socket.destroy();
+      return;
+    }
     socket.end();
     // A client that never reads its socket must not keep the connection open: give the FIN a moment.
     const timer = setTimeout(() => socket.destroy(), 2000);

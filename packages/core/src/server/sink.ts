@@ -411,7 +411,7 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
   behaviour.attach(plainSession);
   behaviour.attach(implicitSession);
 
-  const accept = (socket: Socket, listener: 'smtp' | 'lmtp' | 'smtps'): void => {
+  const accept = (socket: Socket, listener: 'smtp' | 'lmtp' | 'smtps', localPort: number): void => {
     socket.on('error', () => {
       // Errors before the session exists (a reset during accept) are the client's business.
     });
@@ -423,7 +423,8 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
       id: ++connectionIds,
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
-      localPort: socket.localPort ?? 0,
+      // The listener's port: asking the socket would cost a getsockname call per connection.
+      localPort,
       listener,
     };
     if (sink.connectionCount + sink.connectionsPending.size >= resolved.maxConnections) {
@@ -490,7 +491,7 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
         cipher: secure.getCipher()?.name ?? 'unknown',
         mode: 'implicit',
       };
-      const connection = new Connection(secure, new SmtpSession(implicitSession, info, recorder, tls), host);
+      const connection = new Connection(secure, new SmtpSession(implicitSession, info, recorder, tls), host, socket);
       current.adopt(connection);
       connection.start();
     });
@@ -499,7 +500,8 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
   const servers: Server[] = [];
   const listen = (port: number, listener: 'smtp' | 'lmtp' | 'smtps'): Promise<number> =>
     new Promise((resolve, reject) => {
-      const server = createServer({ noDelay: true }, (socket) => accept(socket, listener));
+      let bound = port;
+      const server = createServer({ noDelay: true }, (socket) => accept(socket, listener, bound));
       servers.push(server);
       server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, resolved.host, port, listener)));
       server.listen({ host: resolved.host, port, exclusive: clusterShared !== true }, () => {
@@ -508,7 +510,8 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
           // Accept errors (EMFILE and the like) must not take the host process down.
         });
         const address = server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : port);
+        bound = typeof address === 'object' && address !== null ? address.port : port;
+        resolve(bound);
       });
     });
 
