@@ -2,8 +2,8 @@
 // The side-by-side benchmark suite (issue #8): mailhole next to Postfix's smtp-sink (the C reference)
 // and nodemailer's smtp-server, in one run, alternating, with medians over several runs.
 //
-//   pnpm bench                                  # builds, then runs every scenario (about 10 minutes)
-//   node bench/run.mjs --quick                  # fewer messages and runs (about 3 minutes)
+//   pnpm bench                                  # builds, then runs every scenario (about 4 minutes)
+//   node bench/run.mjs --quick                  # fewer messages and runs (about 1 minute)
 //   node bench/run.mjs --only reused,pipelining # some scenarios (ids in bench/README.md)
 //   node bench/run.mjs --runs 7 --profile       # more runs; CPU profiles of the mailhole servers
 //   node bench/run.mjs --out /tmp/bench         # write the results elsewhere (default bench/results/latest)
@@ -45,7 +45,8 @@ if (flags.help) {
 
 const quick = flags.quick;
 const RUNS = flags.runs === undefined ? (quick ? 2 : 5) : Number(flags.runs);
-const profileDir = join(here, 'results', 'profiles');
+// Profiles stay out of the repository.
+const profileDir = join(tmpdir(), 'mailhole-bench-profiles');
 const loadClient = join(here, 'clients', 'load-client.mjs');
 const tlsClient = join(here, 'clients', 'tls-client.mjs');
 const idleClient = join(here, 'clients', 'idle-client.mjs');
@@ -141,8 +142,9 @@ async function alternate(entries, { reference, units, unitName = 'message' }) {
           failures.push(`${entry.label}, run ${r + 1}: the server counted ${delta} of ${expected} ${unitName}s`);
         }
       }
-      samples[entry.id].push({ elapsedMs, serverCpuMs: cpuAfter - cpuBefore });
-      log(`  ${entry.label}: ${(elapsedMs / 1000).toFixed(2)} s, server CPU ${(cpuAfter - cpuBefore).toFixed(0)} ms`);
+      const serverCpuMs = cpuAfter.total - cpuBefore.total;
+      samples[entry.id].push({ elapsedMs, serverCpuMs, serverUserCpuMs: cpuAfter.user - cpuBefore.user });
+      log(`  ${entry.label}: ${(elapsedMs / 1000).toFixed(2)} s, server CPU ${serverCpuMs.toFixed(0)} ms`);
     }
   }
   const results = entries.map((entry) => {
@@ -150,6 +152,7 @@ async function alternate(entries, { reference, units, unitName = 'message' }) {
     const count = entry.units ?? units;
     const elapsedMs = median(list.map((s) => s.elapsedMs));
     const cpuMs = median(list.map((s) => s.serverCpuMs));
+    const userMs = median(list.map((s) => s.serverUserCpuMs));
     return {
       id: entry.id,
       label: entry.label,
@@ -158,7 +161,12 @@ async function alternate(entries, { reference, units, unitName = 'message' }) {
       ...(count !== units ? { units: count } : {}),
       perSecond: round((count * 1000) / elapsedMs, 0),
       serverCpuUsPerUnit: round((cpuMs * 1000) / count, 2),
-      samples: list.map((s) => ({ elapsedMs: round(s.elapsedMs, 1), serverCpuMs: round(s.serverCpuMs, 0) })),
+      serverUserCpuUsPerUnit: round((userMs * 1000) / count, 2),
+      samples: list.map((s) => ({
+        elapsedMs: round(s.elapsedMs, 1),
+        serverCpuMs: round(s.serverCpuMs, 0),
+        serverUserCpuMs: round(s.serverUserCpuMs, 0),
+      })),
     };
   });
   const ref = results.find((r) => r.id === reference);
@@ -389,27 +397,19 @@ const scenarios = [
           join(here, 'scenarios', 'per-test.mjs'),
           ...['--sink-port', String(sink.port), '--rounds', String(n(300, 60)), '--server-rounds', String(n(30, 5))],
         ];
-        const results = [];
-        let floor;
-        for (const baseline of flags.baseline ? [false, true] : [false]) {
-          const result = await run(process.execPath, args, {
-            env: baseline ? { BENCH_MAILHOLE_CORE: flags.baseline } : {},
-          });
-          if (result.code !== 0) throw new Error(`per-test.mjs failed: ${result.stderr.slice(0, 500)}`);
-          const t = lastJson(result.stdout);
-          floor ??= t.runningSmtpSink.medianMs;
-          for (const [id, v] of Object.entries(t)) {
-            // The baseline's own run brings its own floor; only its mailhole variants are new.
-            if (baseline && !id.includes('Mailhole')) continue;
-            results.push({
-              id: baseline ? `${id} (baseline)` : id,
-              medianMs: round(v.medianMs, 3),
-              p90Ms: round(v.p90Ms, 3),
-              rounds: v.rounds,
-              vsRunningSmtpSink: round(ratio(v.medianMs, t.runningSmtpSink.medianMs), 2),
-            });
-          }
-        }
+        const result = await run(process.execPath, args, {
+          env: flags.baseline ? { BENCH_MAILHOLE_BASELINE: flags.baseline } : {},
+        });
+        if (result.code !== 0) throw new Error(`per-test.mjs failed: ${result.stderr.slice(0, 500)}`);
+        const t = lastJson(result.stdout);
+        const floor = t.runningSmtpSink.medianMs;
+        const results = Object.entries(t).map(([id, v]) => ({
+          id,
+          medianMs: round(v.medianMs, 3),
+          p90Ms: round(v.p90Ms, 3),
+          rounds: v.rounds,
+          vsRunningSmtpSink: round(ratio(v.medianMs, floor), 2),
+        }));
         return {
           what: 'In one process, as a test pays it: a new nodemailer transport and one send per round; rounds interleaved.',
           notes: ['The floor is the same send to an smtp-sink that is already running (in its own process).'],
@@ -426,26 +426,18 @@ const scenarios = [
     title: 'Start + close without a client',
     needs: ['smtpServer'],
     async run() {
-      const results = [];
-      for (const baseline of flags.baseline ? [false, true] : [false]) {
-        const result = await run(
-          process.execPath,
-          [join(here, 'scenarios', 'start-close.mjs'), '--rounds', String(n(3000, 500))],
-          {
-            env: baseline ? { BENCH_MAILHOLE_CORE: flags.baseline } : {},
-          },
-        );
-        if (result.code !== 0) throw new Error(`start-close.mjs failed: ${result.stderr.slice(0, 500)}`);
-        for (const [id, v] of Object.entries(lastJson(result.stdout))) {
-          if (baseline && id !== 'mailhole') continue;
-          results.push({
-            id: baseline ? `${id} (baseline)` : id,
-            medianMs: round(v.medianMs, 4),
-            p90Ms: round(v.p90Ms, 4),
-            rounds: v.rounds,
-          });
-        }
-      }
+      const result = await run(
+        process.execPath,
+        [join(here, 'scenarios', 'start-close.mjs'), '--rounds', String(n(3000, 500))],
+        { env: flags.baseline ? { BENCH_MAILHOLE_BASELINE: flags.baseline } : {} },
+      );
+      if (result.code !== 0) throw new Error(`start-close.mjs failed: ${result.stderr.slice(0, 500)}`);
+      const results = Object.entries(lastJson(result.stdout)).map(([id, v]) => ({
+        id,
+        medianMs: round(v.medianMs, 4),
+        p90Ms: round(v.p90Ms, 4),
+        rounds: v.rounds,
+      }));
       return {
         what: 'await (await startSink()).close() against new SMTPServer() + listen(0) + close(), interleaved, after 200 warm-up rounds each.',
         results,
@@ -607,7 +599,10 @@ const scenarios = [
         }
         return {
           what: `mailhole serve --workers N --no-api (the primary hands connections to the workers round-robin); the reused-connection smtp-source run and the pipelining client. This machine has ${machine().cores} cores, shared with the client.`,
-          notes: ['Server CPU sums the primary and its workers.'],
+          notes: [
+            'Server CPU sums the primary and its workers.',
+            'The primary only hands each new connection to a worker; the 20 connections then stay with their worker. On a 2-core machine that also runs the client, a second worker has no free core to use: scaling needs more cores than the client takes.',
+          ],
           ...out,
         };
       } finally {
@@ -641,6 +636,7 @@ const report = {
   suite: 'mailhole bench (issue #8)',
   mode: quick ? 'quick' : 'full',
   runs: RUNS,
+  ...(flags.baseline ? { baseline: flags.baseline } : {}),
   machine: machine(),
   missing,
   scenarios: [],

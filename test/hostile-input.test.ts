@@ -11,6 +11,7 @@ import {
   sendOne,
 } from './support/hostile-wire.js';
 import { WireClient } from './support/smtp-wire.js';
+import { TlsWire } from './support/tls-wire.js';
 
 // What a client can send over a plain socket that a well-behaved one never would: random bytes,
 // control and 8-bit bytes in commands, lines of any length, bare CR and LF around the end of data.
@@ -219,7 +220,7 @@ describe('SMTP smuggling (bare CR and bare LF around the end-of-data dot)', () =
 describe('STARTTLS plaintext injection', () => {
   it('runs nothing pipelined after STARTTLS, a whole transaction included', async () => {
     const { sink } = await hostileSink({ tls: 'starttls' });
-    const wire = await (await import('./support/tls-wire.js')).TlsWire.open(sink.port);
+    const wire = await TlsWire.open(sink.port);
     await wire.reply();
     expect((await wire.command('EHLO client.test')).code).toBe(250);
     wire.write(`STARTTLS\r\n${transaction}DATA\r\ninjected\r\n.\r\nQUIT\r\n`);

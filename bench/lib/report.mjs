@@ -82,12 +82,12 @@ export function targets(report) {
 
 function throughputTable(result) {
   const lines = [
-    `| server | median time | ${result.unitName}s/s | vs ${result.reference} | server CPU per ${result.unitName} | CPU vs ${result.reference} | runs |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| server | median time | ${result.unitName}s/s | vs ${result.reference} | server CPU per ${result.unitName} | of which user | CPU vs ${result.reference} | runs |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of result.results) {
     lines.push(
-      `| ${r.label}${r.units !== undefined ? ` (${r.units.toLocaleString('en-US')} ${result.unitName}s)` : ''} | ${fmt.ms(r.medianMs)} | ${fmt.rate(r.perSecond).replace('/s', '')} | ${fmt.x(r.throughputVsReference)} | ${fmt.us(r.serverCpuUsPerUnit)} | ${fmt.x(r.cpuVsReference)} | ${r.runs} |`,
+      `| ${r.label}${r.units !== undefined ? ` (${r.units.toLocaleString('en-US')} ${result.unitName}s)` : ''} | ${fmt.ms(r.medianMs)} | ${fmt.rate(r.perSecond).replace('/s', '')} | ${fmt.x(r.throughputVsReference)} | ${fmt.us(r.serverCpuUsPerUnit)} | ${fmt.us(r.serverUserCpuUsPerUnit)} | ${fmt.x(r.cpuVsReference)} | ${r.runs} |`,
     );
   }
   if (result.failures?.length > 0) {
@@ -165,6 +165,12 @@ export function renderMarkdown(report) {
     `Load average at start: ${m.loadAverage.join(', ')}; at the end: ${report.loadAverageAtEnd?.join(', ')}. The suite took ${report.seconds} s.`,
     '',
   ];
+  if (report.baseline) {
+    lines.push(
+      `"mailhole (baseline)" is the build of @mailhole/core in ${report.baseline}, run beside the current one.`,
+      '',
+    );
+  }
   if (report.missing?.length > 0)
     lines.push('Missing (scenarios needing them were skipped):', ...report.missing.map((x) => `- ${x}`), '');
   const rows = targets(report);
@@ -174,7 +180,7 @@ export function renderMarkdown(report) {
     lines.push('');
   }
   lines.push(
-    'Throughput tables: the median wall time of the client run; "server CPU" is the server process\'s user + system time during the run (from /proc), which is much less disturbed by other load on the machine than wall time.',
+    'Throughput tables: the median wall time of the client run; "server CPU" is the server process\'s user + system time during the run (from /proc), which is much less disturbed by other load on the machine than wall time; "of which user" is the part spent in the process itself (for Node: JavaScript and the runtime), the rest is the kernel moving its bytes.',
     '',
   );
   for (const s of report.scenarios) lines.push(...scenarioSection(s));

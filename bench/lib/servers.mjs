@@ -12,7 +12,10 @@ const serverChild = fileURLToPath(new URL('./server-child.mjs', import.meta.url)
 const cliMain = fileURLToPath(new URL('../../packages/core/dist/esm/cli/main.js', import.meta.url));
 const TICK_MS = 1000 / (Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100);
 
-/** CPU milliseconds (user + system) a process and every process below it have used so far. */
+/**
+ * CPU milliseconds a process and every process below it have used so far: `user` (the process's own
+ * code: for Node, JavaScript and the runtime) and `system` (the kernel working for it: sockets).
+ */
 export function cpuMs(pid) {
   const parents = new Map();
   for (const entry of readdirSync('/proc')) {
@@ -20,19 +23,22 @@ export function cpuMs(pid) {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parents.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      parents.set(Number(entry), { ppid: Number(fields[1]), user: Number(fields[11]), system: Number(fields[12]) });
     } catch {
       // The process ended while we looked.
     }
   }
-  let ticks = 0;
+  let user = 0;
+  let system = 0;
   const pending = [pid];
   while (pending.length > 0) {
     const current = pending.pop();
-    ticks += parents.get(current)?.ticks ?? 0;
-    for (const [child, info] of parents) if (info.ppid === current) pending.push(child);
+    const info = parents.get(current);
+    user += info?.user ?? 0;
+    system += info?.system ?? 0;
+    for (const [child, entry] of parents) if (entry.ppid === current) pending.push(child);
   }
-  return ticks * TICK_MS;
+  return { user: user * TICK_MS, system: system * TICK_MS, total: (user + system) * TICK_MS };
 }
 
 /** Resident set size of a process in bytes, from /proc (for servers that cannot tell us themselves). */

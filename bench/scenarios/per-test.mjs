@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
-import { core } from '../lib/core.mjs';
+import { baseline, core } from '../lib/core.mjs';
 import { median, quantile } from '../lib/stats.mjs';
 
 const { startSink } = core;
@@ -43,6 +43,20 @@ async function send(port, extra = {}) {
 }
 
 const variants = {
+  ...(baseline === undefined
+    ? {}
+    : {
+        async 'freshMailhole (baseline)'() {
+          const sink = await baseline.startSink();
+          await send(sink.port);
+          await sink.close();
+        },
+        async 'freshMailholeTls (baseline)'() {
+          const sink = await baseline.startSink({ tls: 'starttls' });
+          await send(sink.port, { requireTLS: true, tls: sink.clientTls() });
+          await sink.close();
+        },
+      }),
   async freshMailhole() {
     const sink = await startSink();
     await send(sink.port);
@@ -84,8 +98,8 @@ const time = async (name) => {
 };
 
 // Warm-up: code loaded and optimised a little, the test certificate made (it is cached on disk).
-for (let i = 0; i < 20; i++)
-  for (const name of ['freshMailhole', 'freshMailholeTls', 'runningSmtpSink', 'runningMailhole']) await time(name);
+const interleaved = Object.keys(variants).filter((name) => name !== 'freshSmtpServer');
+for (let i = 0; i < 20; i++) for (const name of interleaved) await time(name);
 await time('freshSmtpServer');
 for (const list of Object.values(timings)) list.length = 0;
 
@@ -93,8 +107,7 @@ const rounds = Number(values.rounds);
 const serverEvery = Math.max(1, Math.floor(rounds / Number(values['server-rounds'])));
 for (let i = 0; i < rounds; i++) {
   // Rotate the order each round so no variant always runs right after another.
-  const order = ['freshMailhole', 'runningSmtpSink', 'freshMailholeTls', 'runningMailhole'];
-  for (let k = 0; k < order.length; k++) await time(order[(i + k) % order.length]);
+  for (let k = 0; k < interleaved.length; k++) await time(interleaved[(i + k) % interleaved.length]);
   if (i % serverEvery === 0) await time('freshSmtpServer');
 }
 await running.close();

@@ -8,7 +8,7 @@
 // Prints one JSON line.
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { core } from '../lib/core.mjs';
+import { baseline, core } from '../lib/core.mjs';
 import { median, quantile } from '../lib/stats.mjs';
 
 const { startSink } = core;
@@ -27,28 +27,26 @@ const variants = {
     await new Promise((resolve) => server.close(resolve));
   },
 };
-const timings = { mailhole: [], smtpServer: [] };
+if (baseline !== undefined) {
+  variants['mailhole (baseline)'] = async () => {
+    const sink = await baseline.startSink();
+    await sink.close();
+  };
+}
+const names = Object.keys(variants);
+const timings = Object.fromEntries(names.map((name) => [name, []]));
 const time = async (name) => {
   const start = performance.now();
   await variants[name]();
   timings[name].push(performance.now() - start);
 };
 
-for (let i = 0; i < 200; i++) {
-  await time('mailhole');
-  await time('smtpServer');
-}
-timings.mailhole.length = 0;
-timings.smtpServer.length = 0;
+for (let i = 0; i < 200; i++) for (const name of names) await time(name);
+for (const list of Object.values(timings)) list.length = 0;
 const rounds = Number(values.rounds);
 for (let i = 0; i < rounds; i++) {
-  if (i % 2 === 0) {
-    await time('mailhole');
-    await time('smtpServer');
-  } else {
-    await time('smtpServer');
-    await time('mailhole');
-  }
+  // The order rotates every round, so no variant always follows another.
+  for (let k = 0; k < names.length; k++) await time(names[(i + k) % names.length]);
 }
 const summary = Object.fromEntries(
   Object.entries(timings).map(([name, list]) => [

@@ -79,10 +79,10 @@ export function parsePath(text: string, options: { nullAllowed: boolean; utf8: b
   } else if (!isDomain(domain, options.utf8)) {
     return failure(`bad domain "${domain}"`, domain, 0, options.utf8);
   }
-  if (utf8Length(localPart) > MAX_LOCAL) return { ok: false, reason: `local part longer than ${MAX_LOCAL} octets` };
-  if (utf8Length(domain) > MAX_DOMAIN) return { ok: false, reason: `domain longer than ${MAX_DOMAIN} octets` };
+  if (!fitsOctets(localPart, MAX_LOCAL)) return { ok: false, reason: `local part longer than ${MAX_LOCAL} octets` };
+  if (!fitsOctets(domain, MAX_DOMAIN)) return { ok: false, reason: `domain longer than ${MAX_DOMAIN} octets` };
   const address = `${localPart}@${domain}`;
-  if (utf8Length(address) + 2 > MAX_PATH) return { ok: false, reason: `path longer than ${MAX_PATH} octets` };
+  if (!fitsOctets(address, MAX_PATH - 2)) return { ok: false, reason: `path longer than ${MAX_PATH} octets` };
   return { ok: true, path: { address, rest: restAfter(text, end + 1) } };
 }
 
@@ -138,18 +138,23 @@ function scanLocalPart(text: string, p: number, utf8: boolean): { start: number;
 /** RFC 5321 Domain; with SMTPUTF8, U-labels (non-ASCII letters) are allowed too (RFC 6531 §3.3). */
 export function isDomain(domain: string, utf8: boolean): boolean {
   if (domain.length === 0) return false;
-  const labels = domain.split('.');
-  for (const label of labels) {
-    if (label.length === 0 || label.length > 63) return false;
-    for (let k = 0; k < label.length; k++) {
-      const c = label.charCodeAt(k);
+  // One pass over the labels in place (every MAIL and RCPT comes through here).
+  let start = 0;
+  for (;;) {
+    let end = domain.indexOf('.', start);
+    if (end < 0) end = domain.length;
+    const length = end - start;
+    if (length === 0 || length > 63) return false;
+    for (let k = start; k < end; k++) {
+      const c = domain.charCodeAt(k);
       const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
       if (alnum || (utf8 && isNonAscii(c))) continue;
-      if (c === 0x2d /* - */ && k > 0 && k < label.length - 1) continue;
+      if (c === 0x2d /* - */ && k > start && k < end - 1) continue;
       return false;
     }
+    if (end === domain.length) return true;
+    start = end + 1;
   }
-  return true;
 }
 
 /** `[192.0.2.1]`, `[IPv6:2001:db8::1]` or a general literal `[tag:content]` (RFC 5321 §4.1.3). */
@@ -191,8 +196,10 @@ function restAfter(text: string, from: number): string {
   return text.slice(i);
 }
 
-function utf8Length(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
+/** True when `text` takes at most `max` octets in UTF-8. */
+function fitsOctets(text: string, max: number): boolean {
+  // A UTF-16 unit is at most 3 UTF-8 octets: short text fits without counting (every MAIL and RCPT comes here).
+  return text.length * 3 <= max || Buffer.byteLength(text, 'utf8') <= max;
 }
 
 export interface EsmtpParameter {
