@@ -318,6 +318,7 @@ describe('mailhole serve, wait and stats, run as a user would', () => {
 
     const [, port] = await printed(/SMTP {6}smtp:\/\/127\.0\.0\.1:(\d+)/);
     await swaks(Number(port));
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the live counter redraws its line with ESC [2K
     await printed(/\r\x1b\[2Kconnections 1 \(0 open\) · accepted 1 · rejected 0 · [\d.]+ msg\/s/);
     child.kill('SIGTERM');
     await exited;

@@ -75,7 +75,9 @@ describe('session under random traffic', () => {
       );
       const input = Buffer.from(pieces.join(''), 'latin1');
       const whole = run(input, []);
-      const cuts = [...new Set(Array.from({ length: Math.floor(next() * 8) }, () => 1 + Math.floor(next() * input.length)))]
+      const cuts = [
+        ...new Set(Array.from({ length: Math.floor(next() * 8) }, () => 1 + Math.floor(next() * input.length))),
+      ]
         .filter((c) => c < input.length)
         .sort((a, b) => a - b);
       expect({ round, cuts, ...run(input, cuts) }).toEqual({ round, cuts, ...whole });

@@ -1,4 +1,4 @@
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,10 @@ interface Outcome {
 }
 
 /** A real node:tls server presenting `certificate`, and a verifying client connecting to it. */
-async function handshake(certificate: Pick<ServerCertificate, 'key' | 'cert'>, client: tls.ConnectionOptions): Promise<Outcome> {
+async function handshake(
+  certificate: Pick<ServerCertificate, 'key' | 'cert'>,
+  client: tls.ConnectionOptions,
+): Promise<Outcome> {
   const sockets = new Set<Socket>();
   const server = tls.createServer({ key: certificate.key, cert: certificate.cert }, (socket) => {
     socket.end('220 mailhole ready\r\n');
@@ -104,7 +107,15 @@ describe('testCertificate', () => {
     // The same check node:tls applies to a server it reached over IPv6 loopback.
     expect(tls.checkServerIdentity('::1', server.toLegacyObject())).toBeUndefined();
     expect(server.checkHost('other.test')).toBeUndefined();
-    expect(certificate.hostnames).toEqual(['localhost', '127.0.0.1', '::1', 'mail.test', '10.1.2.3', '*.wild.test', '2001:db8::25']);
+    expect(certificate.hostnames).toEqual([
+      'localhost',
+      '127.0.0.1',
+      '::1',
+      'mail.test',
+      '10.1.2.3',
+      '*.wild.test',
+      '2001:db8::25',
+    ]);
   });
 
   it('uses EC P-256 keys, and its private key matches the certificate', () => {
@@ -162,7 +173,9 @@ describe('testCertificate', () => {
   it('is made once per process: a second call resolves the same promise and object', async () => {
     expect(testCertificate()).toBe(testCertificate());
     expect(await testCertificate()).toBe(await testCertificate());
-    expect(testCertificate({ hostnames: ['b.test', 'a.test'] })).toBe(testCertificate({ hostnames: ['A.test', 'b.test', 'a.test'] }));
+    expect(testCertificate({ hostnames: ['b.test', 'a.test'] })).toBe(
+      testCertificate({ hostnames: ['A.test', 'b.test', 'a.test'] }),
+    );
     expect((await testCertificate()).ca).toBe(certificate.ca);
     expect(Object.isFrozen(certificate)).toBe(true);
   });
@@ -257,7 +270,9 @@ describe('tls.cacheDir', () => {
     const second = await (await freshModule()).testCertificate({ cacheDir });
     expect(second.ca).toBe(first.ca);
     expect(second.cert).toBe(first.cert);
-    expect(createPrivateKey(second.key).export({ format: 'jwk' })).toEqual(createPrivateKey(first.key).export({ format: 'jwk' }));
+    expect(createPrivateKey(second.key).export({ format: 'jwk' })).toEqual(
+      createPrivateKey(first.key).export({ format: 'jwk' }),
+    );
 
     const files = (await readdir(cacheDir)).sort();
     expect(files).toEqual(['ca.pem', expect.stringMatching(/^server-[0-9a-f]{16}\.pem$/)]);
