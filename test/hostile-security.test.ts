@@ -223,12 +223,13 @@ beforeAll(async () => {
   child.stdin.write('report\n');
   await within(
     new Promise<void>((resolve) => child.once('exit', () => resolve())),
-    15_000,
+    // The child waits up to 15 s for sockets its clients closed to finish closing on its side.
+    30_000,
     'the sink child reporting and exiting',
   );
   report = JSON.parse(output.slice(before).trim().split('\n')[0] as string) as Report;
   relayed = { codes, accepted: report.stats.accepted as number };
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   child?.kill();

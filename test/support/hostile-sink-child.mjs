@@ -81,7 +81,7 @@ process.stdin.on('data', async (chunk) => {
   // Connections the clients just closed finish closing on this side first (bounded wait).
   const socketCount = () =>
     process.getActiveResourcesInfo().filter((h) => h === 'TCPSocketWrap' || h === 'TLSWrap').length;
-  for (let i = 0; i < 250 && (sink.stats().activeConnections > 0 || socketCount() > 0); i++) {
+  for (let i = 0; i < 750 && (sink.stats().activeConnections > 0 || socketCount() > 0); i++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const handles = process.getActiveResourcesInfo();
