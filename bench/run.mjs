@@ -238,6 +238,16 @@ function throughputScenario({
 
 const n = (full, short) => (quick ? short : full);
 const reusedArgs = ['-d', '-s', '20', '-m', String(n(20_000, 5000)), '-l', '1000'];
+const pipeliningArgs = [
+  '--mode',
+  'pipelining',
+  '--connections',
+  '20',
+  '--messages',
+  String(n(20_000, 5000)),
+  '--size',
+  '1000',
+];
 
 const scenarios = [
   throughputScenario({
@@ -286,18 +296,9 @@ const scenarios = [
   throughputScenario({
     id: 'pipelining',
     title: 'A pipelining client',
-    what: `bench/clients/load-client.mjs --mode pipelining --connections 20 --messages ${n(20_000, 5000)} --size 1000: MAIL, RCPT and DATA in one write, then the message, its end and the next group in one write (RFC 2920)`,
+    what: `bench/clients/load-client.mjs ${pipeliningArgs.join(' ')}: MAIL, RCPT and DATA in one write, then the message, its end and the next group in one write (RFC 2920)`,
     servers: ['smtp-sink', 'mailhole', 'smtp-server'],
-    client: nodeClient(loadClient, [
-      '--mode',
-      'pipelining',
-      '--connections',
-      '20',
-      '--messages',
-      String(n(20_000, 5000)),
-      '--size',
-      '1000',
-    ]),
+    client: nodeClient(loadClient, pipeliningArgs),
     units: n(20_000, 5000),
     needs: ['smtpSink', 'smtpServer'],
   }),
@@ -574,20 +575,7 @@ const scenarios = [
         const out = {};
         for (const [key, client, units] of [
           ['reused', smtpSource(reusedArgs), n(20_000, 5000)],
-          [
-            'pipelining',
-            nodeClient(loadClient, [
-              '--mode',
-              'pipelining',
-              '--connections',
-              '20',
-              '--messages',
-              String(n(20_000, 5000)),
-              '--size',
-              '1000',
-            ]),
-            n(20_000, 5000),
-          ],
+          ['pipelining', nodeClient(loadClient, pipeliningArgs), n(20_000, 5000)],
         ]) {
           const entries = [1, 2].map((w) => ({
             id: `workers-${w}`,

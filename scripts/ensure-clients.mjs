@@ -2,8 +2,8 @@
 // installed before the run starts, so a missing tool is one clear message instead of dozens of
 // failing tests. When everything is there it only looks at the file system (no apt call).
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { locate } from './locate-command.mjs';
 
 /** Each client the tests run, and the Debian package that ships it. */
 const clients = [
@@ -14,24 +14,6 @@ const clients = [
   { command: 'openssl', pkg: 'openssl' },
   { command: 'python3', pkg: 'python3' },
 ];
-
-// postfix puts its test clients in /usr/sbin, which a non-root PATH often lacks.
-const searchPath = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(
-  Boolean,
-);
-
-function locate(command) {
-  for (const dir of searchPath) {
-    const file = join(dir, command);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
-}
 
 function missingClients() {
   return clients.filter(({ command }) => locate(command) === undefined);

@@ -1,9 +1,8 @@
 import type { Sink } from '@mailhole/core';
-import nodemailer, { type Transporter } from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireTool, run } from './support/child.js';
 import { WireClient } from './support/smtp-wire.js';
-import { sinkForTest } from './support/tls-clients.js';
+import { sinkForTest, transportForTest } from './support/tls-clients.js';
 
 const users = { alice: 'correct horse', bob: 'battery staple' };
 
@@ -23,6 +22,16 @@ async function swaks(sink: Sink, extra: string[]) {
   return { code: result.code, transcript: result.stdout.split('\n') };
 }
 
+/** swaks options to authenticate with `mechanism` as `user`. */
+const authAs = (mechanism: string, user: string, password: string) => [
+  '--auth',
+  mechanism,
+  '--auth-user',
+  user,
+  '--auth-password',
+  password,
+];
+
 const refusals = (transcript: string[]) => transcript.filter((line) => line.startsWith('<** '));
 
 describe('AUTH with swaks against a users table', () => {
@@ -31,14 +40,7 @@ describe('AUTH with swaks against a users table', () => {
     async (mechanism) => {
       const sink = await sinkForTest({ auth: { users }, requireAuth: true });
 
-      const { code, transcript } = await swaks(sink, [
-        '--auth',
-        mechanism,
-        '--auth-user',
-        'alice',
-        '--auth-password',
-        users.alice,
-      ]);
+      const { code, transcript } = await swaks(sink, authAs(mechanism, 'alice', users.alice));
       const [record] = await sink.waitFor(1);
 
       expect(refusals(transcript)).toEqual([]);
@@ -53,14 +55,7 @@ describe('AUTH with swaks against a users table', () => {
     async (mechanism) => {
       const sink = await sinkForTest({ auth: { users }, requireAuth: true });
 
-      const { code, transcript } = await swaks(sink, [
-        '--auth',
-        mechanism,
-        '--auth-user',
-        'alice',
-        '--auth-password',
-        users.bob,
-      ]);
+      const { code, transcript } = await swaks(sink, authAs(mechanism, 'alice', users.bob));
 
       expect(code).not.toBe(0);
       expect(refusals(transcript)).toEqual(['<** 535 5.7.8 Authentication credentials invalid']);
@@ -71,14 +66,7 @@ describe('AUTH with swaks against a users table', () => {
   it('an unknown user gets the same 535 5.7.8 as a wrong password', async () => {
     const sink = await sinkForTest({ auth: { users } });
 
-    const { transcript } = await swaks(sink, [
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'mallory',
-      '--auth-password',
-      users.alice,
-    ]);
+    const { transcript } = await swaks(sink, authAs('PLAIN', 'mallory', users.alice));
 
     expect(refusals(transcript)).toEqual(['<** 535 5.7.8 Authentication credentials invalid']);
   });
@@ -96,7 +84,7 @@ describe('AUTH with swaks against a users table', () => {
   it('auth: true accepts any user name and password', async () => {
     const sink = await sinkForTest({ auth: true });
 
-    const { code } = await swaks(sink, ['--auth', 'LOGIN', '--auth-user', 'anyone', '--auth-password', 'anything']);
+    const { code } = await swaks(sink, authAs('LOGIN', 'anyone', 'anything'));
     const [record] = await sink.waitFor(1);
 
     expect(code).toBe(0);
@@ -106,8 +94,8 @@ describe('AUTH with swaks against a users table', () => {
   it('no password ever shows in the records, the report or the stats', async () => {
     const sink = await sinkForTest({ auth: { users }, requireAuth: true });
 
-    await swaks(sink, ['--auth', 'PLAIN', '--auth-user', 'alice', '--auth-password', users.alice]);
-    await swaks(sink, ['--auth', 'LOGIN', '--auth-user', 'bob', '--auth-password', 'wrong guess']);
+    await swaks(sink, authAs('PLAIN', 'alice', users.alice));
+    await swaks(sink, authAs('LOGIN', 'bob', 'wrong guess'));
     await sink.waitFor(1);
     const everything = JSON.stringify([sink.deliveries({ includeRejected: true }), sink.stats()]) + sink.describe();
 
@@ -118,20 +106,10 @@ describe('AUTH with swaks against a users table', () => {
 });
 
 describe('AUTH with nodemailer', () => {
-  const transports: Transporter[] = [];
-  afterEach(() => {
-    for (const t of transports.splice(0)) t.close();
-  });
-  const transport = (sink: Sink, options: object) => {
-    const t = nodemailer.createTransport({ host: sink.host, port: sink.port, secure: false, ...options });
-    transports.push(t);
-    return t;
-  };
-
   it('XOAUTH2 with the right token is accepted and the user recorded', async () => {
     const sink = await sinkForTest({ auth: { users, mechanisms: ['XOAUTH2'] } });
 
-    const info = await transport(sink, {
+    const info = await transportForTest(sink, {
       ignoreTLS: true,
       auth: { type: 'OAuth2', user: 'bob', accessToken: users.bob },
     }).sendMail({ from: 'bob@client.test', to: 'rcpt@sink.test', text: 'oauth' });
@@ -146,7 +124,7 @@ describe('AUTH with nodemailer', () => {
     let error: { code?: string; responseCode?: number } | undefined;
 
     try {
-      await transport(sink, { ignoreTLS: true, auth: { user: 'alice', pass: 'nope' } }).sendMail({
+      await transportForTest(sink, { ignoreTLS: true, auth: { user: 'alice', pass: 'nope' } }).sendMail({
         from: 'a@client.test',
         to: 'rcpt@sink.test',
         text: 'x',
@@ -161,7 +139,7 @@ describe('AUTH with nodemailer', () => {
   it('auth.requireTls: AUTH is offered and accepted only after STARTTLS', async () => {
     const sink = await sinkForTest({ tls: 'starttls', auth: { users, requireTls: true } });
 
-    const info = await transport(sink, {
+    const info = await transportForTest(sink, {
       requireTLS: true,
       tls: sink.clientTls(),
       auth: { user: 'alice', pass: users.alice },

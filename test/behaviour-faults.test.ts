@@ -1,28 +1,16 @@
 import { type FaultFiring, type Sink, startSink } from '@mailhole/core';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WireClient } from './support/smtp-wire.js';
-import { sinkForTest } from './support/tls-clients.js';
+import { sinkForTest, transportForTest } from './support/tls-clients.js';
 import { nextEvent } from './support/within.js';
 
 const letter = { from: 'app@client.test', to: 'user@sink.test', subject: 'fault test', text: 'Hello.' };
 
-const transports: Transporter[] = [];
-afterEach(() => {
-  for (const t of transports.splice(0)) t.close();
-});
-
-function transport(sink: Sink, options: object = {}): Transporter<SMTPTransport.SentMessageInfo> {
-  const t = nodemailer.createTransport({
-    host: sink.host,
-    port: sink.port,
-    secure: false,
-    ignoreTLS: true,
-    ...options,
-  });
-  transports.push(t);
-  return t;
+/** A plaintext nodemailer transport to `sink` (no STARTTLS), closed when the test ends. */
+function transport(sink: Sink, options: SMTPTransport.Options = {}): Transporter<SMTPTransport.SentMessageInfo> {
+  return transportForTest(sink, { ignoreTLS: true, ...options });
 }
 
 /** The error nodemailer rejected with (the test fails if it resolved). */

@@ -1,26 +1,15 @@
 import { bounceReplies, type Sink } from '@mailhole/core';
-import nodemailer, { type Transporter } from 'nodemailer';
-import { afterEach, describe, expect, it } from 'vitest';
-import { sinkForTest } from './support/tls-clients.js';
+import type { Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import { describe, expect, it } from 'vitest';
+import { sinkForTest, transportForTest } from './support/tls-clients.js';
 
 const letter = { from: 'app@client.test', to: 'user@sink.test', subject: 'mode test', text: 'Hello.' };
 const bounceResponses = bounceReplies.map((r) => `${r.code} ${r.enhanced} ${r.text}`);
 
-const transports: Transporter[] = [];
-afterEach(() => {
-  for (const t of transports.splice(0)) t.close();
-});
-
-function transport(sink: Sink, options: object = {}): Transporter {
-  const t = nodemailer.createTransport({
-    host: sink.host,
-    port: sink.port,
-    secure: false,
-    ignoreTLS: true,
-    ...options,
-  });
-  transports.push(t);
-  return t;
+/** A plaintext nodemailer transport to `sink` (no STARTTLS), closed when the test ends. */
+function transport(sink: Sink, options: SMTPTransport.Options = {}): Transporter<SMTPTransport.SentMessageInfo> {
+  return transportForTest(sink, { ignoreTLS: true, ...options });
 }
 
 /** Sends `count` messages one after another and returns the final reply each got. */
@@ -91,13 +80,7 @@ describe('black-hole modes, seen by nodemailer', () => {
   it('per-listener mode: the implicit-TLS listener bounces while the plain one accepts', async () => {
     const sink = await sinkForTest({ tls: 'both', listeners: { smtps: { mode: 'bounce' } } });
     const plain = transport(sink);
-    const implicit = nodemailer.createTransport({
-      host: sink.host,
-      port: sink.tlsPort,
-      secure: true,
-      tls: sink.clientTls(),
-    });
-    transports.push(implicit);
+    const implicit = transportForTest(sink, { port: sink.tlsPort, secure: true, tls: sink.clientTls() });
 
     const [viaPlain, viaTls] = await Promise.all([finalReplies(plain, 3), finalReplies(implicit, 3)]);
 

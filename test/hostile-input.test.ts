@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { smugglingMarkers } from '../packages/core/test/smuggling.js';
 import {
   converse,
   finalCodes,
@@ -150,17 +151,9 @@ describe('overlong lines', () => {
 });
 
 describe('SMTP smuggling (bare CR and bare LF around the end-of-data dot)', () => {
-  // Every way to write "<line end>.<line end>" with a bare CR or bare LF on either side, and a few
-  // near misses: a receiver that ends the message at any of them lets a second, forged message in.
+  // The bare CR and bare LF end markers, and a few near misses.
   const variants = [
-    '\n.\n',
-    '\n.\r\n',
-    '\r.\r\n',
-    '\r\n.\n',
-    '\r\n.\r',
-    '\r.\n',
-    '\n.\r',
-    '\r.\r',
+    ...smugglingMarkers,
     '\r\n.\r\r\n',
     '\r\n.\n\r\n',
     '\r\r\n.\r\r\n',

@@ -5,14 +5,15 @@ import { tools } from './tools.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
+/** `command args`, run under prlimit when the open-file limit is below `files` (and prlimit is there). */
+function withFileLimit(command, args, files) {
+  if (files === undefined || tools.fileLimit.soft >= files || tools.prlimit === undefined) return [command, args];
+  return [tools.prlimit, [`--nofile=${files}:${Math.max(files, tools.fileLimit.hard)}`, command, ...args]];
+}
+
 /** Runs `command args` to its end: { code, stdout, stderr, wallMs }. `files` raises its open-file limit. */
 export function run(command, args, { files, timeoutMs = 300_000, env } = {}) {
-  let cmd = command;
-  let argv = args;
-  if (files !== undefined && tools.fileLimit.soft < files && tools.prlimit !== undefined) {
-    cmd = tools.prlimit;
-    argv = [`--nofile=${files}:${Math.max(files, tools.fileLimit.hard)}`, command, ...args];
-  }
+  const [cmd, argv] = withFileLimit(command, args, files);
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
@@ -44,12 +45,7 @@ export function lastJson(stdout) {
  * `stop()` that ends it by closing its standard input.
  */
 export function startHolding(command, args, { files } = {}) {
-  let cmd = command;
-  let argv = args;
-  if (files !== undefined && tools.fileLimit.soft < files && tools.prlimit !== undefined) {
-    cmd = tools.prlimit;
-    argv = [`--nofile=${files}:${Math.max(files, tools.fileLimit.hard)}`, command, ...args];
-  }
+  const [cmd, argv] = withFileLimit(command, args, files);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
     let stdout = '';

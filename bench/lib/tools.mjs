@@ -1,27 +1,8 @@
 // The outside programs the suite drives, found once: Postfix's smtp-source and smtp-sink, prlimit.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-// Postfix installs its test programs in /usr/sbin, which a non-root PATH often lacks.
-const searchPath = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(
-  Boolean,
-);
-
-function locate(command) {
-  for (const dir of searchPath) {
-    const file = join(dir, command);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+import { locate } from '../../scripts/locate-command.mjs';
 
 function fileLimit() {
   const out = spawnSync('sh', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8' }).stdout.trim().split('\n');

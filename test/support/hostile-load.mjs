@@ -12,7 +12,10 @@ import { connect } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import nodemailer from 'nodemailer';
 
-/** Small deterministic PRNG (mulberry32). */
+/**
+ * Small deterministic PRNG (mulberry32): every random choice of a test or soak is replayable from its seed.
+ * Same sequence as `seededRandom` in packages/core/src/behaviour/random.ts, which plain Node cannot import.
+ */
 export function seeded(seed) {
   let a = seed >>> 0;
   return () => {

@@ -4,6 +4,9 @@ import nodemailer from 'nodemailer';
 import { expect, onTestFinished } from 'vitest';
 import { within } from './within.js';
 
+// One seeded PRNG for test/ and bench/ (hostile-load.mjs runs under plain Node too, so it holds it).
+export { seeded } from './hostile-load.mjs';
+
 /** A sink for one hostile test, plus every internal error it reported (there must be none). */
 export interface HostileSink {
   sink: Sink;
@@ -24,18 +27,6 @@ export async function hostileSink(options: StartOptions = {}): Promise<HostileSi
     expect(errors).toEqual([]);
   });
   return { sink, errors };
-}
-
-/** Small deterministic PRNG (mulberry32): every random choice of a test is replayable from its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `n` random bytes from `next`. */

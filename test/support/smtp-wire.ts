@@ -1,13 +1,8 @@
 import { connect, type Socket } from 'node:net';
+import { WireReplies, type WireReply } from './wire-replies.js';
+import { within } from './within.js';
 
-/** One complete SMTP reply as read off the wire. */
-export interface WireReply {
-  code: number;
-  /** Every line of the reply, CRLF stripped, e.g. `['250-localhost greets x', '250 SIZE 1000']`. */
-  lines: string[];
-  /** The last line (`250 2.0.0 OK`), the one with the code and a space. */
-  last: string;
-}
+export type { WireReply } from './wire-replies.js';
 
 /**
  * A raw SMTP client over a real socket, for tests that need exact bytes on the wire: it writes
@@ -16,27 +11,19 @@ export interface WireReply {
  * @example const wire = await WireClient.open(sink.port); await wire.expect(220); wire.write('EHLO x\r\n');
  */
 export class WireClient {
-  private text = '';
-  private replies: WireReply[] = [];
-  private wake: (() => void) | undefined;
-  private isClosed = false;
+  private readonly replies = new WireReplies();
   /** Resolves once the server (or we) closed the connection. */
   readonly closed: Promise<void>;
 
   private constructor(readonly socket: Socket) {
     socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      this.text += chunk;
-      this.parse();
-      this.wake?.();
-    });
+    socket.on('data', (chunk: string) => this.replies.push(chunk));
     socket.on('error', () => {
       // A reset by the server is something a test asserts through `closed`, not an exception.
     });
     this.closed = new Promise((resolve) =>
       socket.once('close', () => {
-        this.isClosed = true;
-        this.wake?.();
+        this.replies.close();
         resolve();
       }),
     );
@@ -56,7 +43,7 @@ export class WireClient {
 
   /** True once the connection is closed. */
   get ended(): boolean {
-    return this.isClosed;
+    return this.replies.closed;
   }
 
   /** Writes raw bytes exactly as given. */
@@ -65,22 +52,8 @@ export class WireClient {
   }
 
   /** The next reply, or a rejection naming what was read if none comes within `timeout` ms. */
-  async reply(timeout = 5000): Promise<WireReply> {
-    const deadline = Date.now() + timeout;
-    while (this.replies.length === 0) {
-      if (this.isClosed) throw new Error(`connection closed before a reply; unparsed: ${JSON.stringify(this.text)}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no reply within ${timeout} ms; unparsed: ${JSON.stringify(this.text)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-    return this.replies.shift() as WireReply;
+  reply(timeout = 5000): Promise<WireReply> {
+    return this.replies.next(timeout);
   }
 
   /** Reads replies until one with `code` arrives (returning it); fails on timeout or close. */
@@ -107,39 +80,12 @@ export class WireClient {
 
   /** Resolves when the server closes the connection; fails after `timeout` ms. */
   async waitClosed(timeout = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.closed,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the server did not close the connection within ${timeout} ms`)),
-          timeout,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
+    await within(this.closed, timeout, 'the server closing the connection');
   }
 
   /** Destroys the socket (idempotent). */
   destroy(): void {
     this.socket.destroy();
-  }
-
-  private parse(): void {
-    let start = 0;
-    let current: string[] = [];
-    for (;;) {
-      const eol = this.text.indexOf('\r\n', start);
-      if (eol < 0) break;
-      const line = this.text.slice(start, eol);
-      start = eol + 2;
-      current.push(line);
-      if (!/^\d{3}-/.test(line)) {
-        this.replies.push({ code: Number.parseInt(line.slice(0, 3), 10), lines: current, last: line });
-        current = [];
-        this.text = this.text.slice(start);
-        start = 0;
-      }
-    }
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Sink, type StartOptions, startSink } from '@mailhole/core';
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { onTestFinished } from 'vitest';
 import { type ChildResult, requireTool, run } from './child.js';
@@ -23,6 +23,20 @@ export async function sinkForTest(options: StartOptions): Promise<Sink> {
   const sink = await startSink(options);
   onTestFinished(() => sink.close());
   return sink;
+}
+
+/**
+ * A nodemailer transport to `sink`, plaintext unless `options` say otherwise, closed when the current test finishes.
+ *
+ * @example await transportForTest(sink, { ignoreTLS: true }).sendMail(letter);
+ */
+export function transportForTest(
+  sink: Sink,
+  options: SMTPTransport.Options = {},
+): Transporter<SMTPTransport.SentMessageInfo> {
+  const transport = nodemailer.createTransport({ host: sink.host, port: sink.port, secure: false, ...options });
+  onTestFinished(() => transport.close());
+  return transport;
 }
 
 /** A fresh folder removed when the current test finishes. */

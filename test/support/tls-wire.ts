@@ -1,14 +1,10 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as connectTls, type TLSSocket } from 'node:tls';
+import { WireReplies, type WireReply } from './wire-replies.js';
+import { within } from './within.js';
 
-/** One complete SMTP reply read off the wire. */
-export interface TlsWireReply {
-  code: number;
-  /** Every line, CRLF stripped, e.g. `['250-localhost', '250 STARTTLS']`. */
-  lines: string[];
-  /** The line with the code and a space, e.g. `503 5.5.1 Bad sequence of commands: …`. */
-  last: string;
-}
+/** One complete SMTP reply read off the wire (the same shape as the plain wire client's). */
+export type TlsWireReply = WireReply;
 
 /**
  * A raw SMTP client that writes exactly the bytes it is given and can switch its socket to TLS
@@ -18,11 +14,7 @@ export interface TlsWireReply {
  * @example const wire = await TlsWire.open(sink.port); await wire.reply(); await wire.upgrade({ ca: sink.ca });
  */
 export class TlsWire {
-  private text = '';
-  private replies: TlsWireReply[] = [];
-  private wake: (() => void) | undefined;
-  private pending: string[] = [];
-  private closedFlag = false;
+  private readonly replies = new WireReplies();
   private markClosed: () => void = () => undefined;
   private socket: Socket;
   /** Resolves when the TCP connection has closed, whoever closed it. */
@@ -38,8 +30,7 @@ export class TlsWire {
     this.listen(tcp);
     this.closed = new Promise((resolve) => {
       this.markClosed = () => {
-        this.closedFlag = true;
-        this.wake?.();
+        this.replies.close();
         resolve();
       };
     });
@@ -66,7 +57,7 @@ export class TlsWire {
   }
 
   get ended(): boolean {
-    return this.closedFlag;
+    return this.replies.closed;
   }
 
   /** Writes raw bytes, no CRLF added. */
@@ -81,27 +72,13 @@ export class TlsWire {
   }
 
   /** The next reply; rejects after `timeout` ms or when the connection closes first, naming what was read. */
-  async reply(timeout = 5000): Promise<TlsWireReply> {
-    const deadline = Date.now() + timeout;
-    while (this.replies.length === 0) {
-      if (this.closedFlag) throw new Error(`connection closed before a reply; unparsed: ${JSON.stringify(this.text)}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no reply within ${timeout} ms; unparsed: ${JSON.stringify(this.text)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-    return this.replies.shift() as TlsWireReply;
+  reply(timeout = 5000): Promise<TlsWireReply> {
+    return this.replies.next(timeout);
   }
 
-  /** Replies received but not read yet, and any partial line: what arrived unasked. */
+  /** Replies received but not read yet, and any partial reply: what arrived unasked. */
   unread(): string {
-    return [...this.replies.map((r) => r.lines.join('\r\n')), this.text].join('\r\n');
+    return this.replies.unread();
   }
 
   /**
@@ -130,13 +107,7 @@ export class TlsWire {
 
   /** Resolves when the server closed the connection; rejects after `timeout` ms. */
   async waitClosed(timeout = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.closed,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the server kept the connection open for ${timeout} ms`)), timeout);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    await within(this.closed, timeout, 'the server closing the connection');
   }
 
   /** Closes the connection (idempotent). */
@@ -146,24 +117,6 @@ export class TlsWire {
   }
 
   private listen(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => {
-      this.text += chunk.toString('latin1');
-      this.parse();
-      this.wake?.();
-    });
-  }
-
-  private parse(): void {
-    for (;;) {
-      const eol = this.text.indexOf('\r\n');
-      if (eol < 0) return;
-      const line = this.text.slice(0, eol);
-      this.text = this.text.slice(eol + 2);
-      this.pending.push(line);
-      if (!/^\d{3}-/.test(line)) {
-        this.replies.push({ code: Number.parseInt(line.slice(0, 3), 10), lines: this.pending, last: line });
-        this.pending = [];
-      }
-    }
+    socket.on('data', (chunk: Buffer) => this.replies.push(chunk.toString('latin1')));
   }
 }

@@ -1,30 +1,14 @@
-import { type Sink, type StartOptions, startSink } from '@mailhole/core';
-import nodemailer from 'nodemailer';
-import { afterEach, describe, expect, it } from 'vitest';
+import { type Sink, startSink } from '@mailhole/core';
+import { describe, expect, it } from 'vitest';
+import { sinkForTest, transportForTest } from '../../../test/support/tls-clients.js';
 import type { ConnectionInfo, Delivery } from '../src/protocol/types.js';
 import { CaptureStore } from '../src/record/capture.js';
 import type { CaptureCounter } from '../src/record/recorder.js';
 import type { DeliveryRecord } from '../src/record/records.js';
 
-let sink: Sink | undefined;
-const transports: Array<{ close(): void }> = [];
-
-afterEach(async () => {
-  for (const transport of transports.splice(0)) transport.close();
-  await sink?.close();
-  sink = undefined;
-});
-
-async function start(options: StartOptions): Promise<Sink> {
-  sink = await startSink(options);
-  return sink;
-}
-
 /** Sends `raw` as it is (CRLF line ends kept) with the given envelope; resolves after the 250. */
 async function sendRaw(target: Sink, raw: string | Buffer, to = 'rcpt@test.example', from = 'sender@test.example') {
-  const transport = nodemailer.createTransport({ host: target.host, port: target.port, secure: false });
-  transports.push(transport);
-  await transport.sendMail({ envelope: { from, to: [to] }, raw });
+  await transportForTest(target).sendMail({ envelope: { from, to: [to] }, raw });
 }
 
 function letter(subject: string, body: string, extraHeaders = ''): string {
@@ -33,7 +17,7 @@ function letter(subject: string, body: string, extraHeaders = ''): string {
 
 describe('full capture', () => {
   it('keeps the exact octets of a message, with dot-stuffed lines restored', async () => {
-    const target = await start({ capture: 'full' });
+    const target = await sinkForTest({ capture: 'full' });
     const raw = Buffer.from(
       letter('exact', '.a line that starts with a dot\r\n..two dots\r\nbytes \xe9\xff\r\n'),
       'latin1',
@@ -49,7 +33,7 @@ describe('full capture', () => {
   });
 
   it('drops the oldest messages past maxRecords and counts them as evicted', async () => {
-    const target = await start({ capture: 'full', maxRecords: 3 });
+    const target = await sinkForTest({ capture: 'full', maxRecords: 3 });
     for (let i = 1; i <= 5; i++) await sendRaw(target, letter(`message ${i}`, `body ${i}\r\n`));
 
     const kept = target.messages();
@@ -60,7 +44,7 @@ describe('full capture', () => {
   it('drops the oldest messages past maxCaptureBytes and counts their octets', async () => {
     const body = `${'x'.repeat(998)}\r\n`;
     const first = letter('one', body);
-    const target = await start({ capture: 'full', maxCaptureBytes: Math.floor(first.length * 2.5) });
+    const target = await sinkForTest({ capture: 'full', maxCaptureBytes: Math.floor(first.length * 2.5) });
 
     await sendRaw(target, first);
     await sendRaw(target, letter('two', body));
@@ -75,7 +59,7 @@ describe('full capture', () => {
   });
 
   it('accepts and counts a message larger than the byte budget without keeping its content', async () => {
-    const target = await start({ capture: 'full', maxCaptureBytes: 1000 });
+    const target = await sinkForTest({ capture: 'full', maxCaptureBytes: 1000 });
     const big = letter('too big to keep', `${'y'.repeat(900)}\r\n`.repeat(5));
 
     await sendRaw(target, big);
@@ -88,7 +72,7 @@ describe('full capture', () => {
   });
 
   it('reads subject and headers from the message so filters by them work', async () => {
-    const target = await start({ capture: 'full' });
+    const target = await sinkForTest({ capture: 'full' });
     await sendRaw(target, letter('Order shipped', 'hi\r\n', 'X-Test-Id: 42\r\n'));
     await sendRaw(target, letter('=?UTF-8?B?R3LDvMOfZQ==?=', 'hi\r\n', 'X-Test-Id: 43\r\n'));
 
@@ -99,7 +83,7 @@ describe('full capture', () => {
   });
 
   it('filters kept messages by envelope recipient and sender', async () => {
-    const target = await start({ capture: 'full' });
+    const target = await sinkForTest({ capture: 'full' });
     await sendRaw(target, letter('to alice', 'a\r\n'), 'alice@test.example', 'shop@test.example');
     await sendRaw(target, letter('to bob', 'b\r\n'), 'bob@test.example', 'bank@test.example');
 
@@ -109,7 +93,7 @@ describe('full capture', () => {
   });
 
   it('keeps no content with the default envelope capture', async () => {
-    const target = await start({});
+    const target = await sinkForTest({});
     await sendRaw(target, letter('envelope only', 'body\r\n'));
 
     const [record] = target.deliveries();
@@ -119,7 +103,7 @@ describe('full capture', () => {
   });
 
   it('forgets kept messages and zeroes the capture counters on reset', async () => {
-    const target = await start({ capture: 'full', maxRecords: 1 });
+    const target = await sinkForTest({ capture: 'full', maxRecords: 1 });
     await sendRaw(target, letter('first', 'a\r\n'));
     await sendRaw(target, letter('second', 'b\r\n'));
 

@@ -1,24 +1,12 @@
-import { type Sink, startSink } from '@mailhole/core';
-import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { afterEach, describe, expect, it } from 'vitest';
-
-let sink: Sink | undefined;
-const transports: Array<{ close(): void }> = [];
-
-afterEach(async () => {
-  for (const transport of transports.splice(0)) transport.close();
-  await sink?.close();
-  sink = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { sinkForTest, transportForTest } from '../../../test/support/tls-clients.js';
 
 const pdf = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256));
 
 async function sendFull(mail: Mail.Options) {
-  sink = await startSink({ capture: 'full' });
-  const transport = nodemailer.createTransport({ host: sink.host, port: sink.port, secure: false });
-  transports.push(transport);
-  await transport.sendMail(mail);
+  const sink = await sinkForTest({ capture: 'full' });
+  await transportForTest(sink).sendMail(mail);
   const [message] = sink.messages();
   if (message === undefined) throw new Error(`no message was kept:\n${sink.describe()}`);
   return message;

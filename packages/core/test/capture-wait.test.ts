@@ -1,26 +1,14 @@
-import { type Sink, startSink, WaitTimeoutError } from '@mailhole/core';
-import nodemailer from 'nodemailer';
+import { type Sink, WaitTimeoutError } from '@mailhole/core';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { sinkForTest, transportForTest } from '../../../test/support/tls-clients.js';
 
-let sink: Sink | undefined;
-const transports: Array<{ close(): void }> = [];
-
-afterEach(async () => {
-  for (const transport of transports.splice(0)) transport.close();
-  await sink?.close();
-  sink = undefined;
-});
-
-async function fullSink(): Promise<Sink> {
-  sink = await startSink({ capture: 'full' });
-  return sink;
+function fullSink(): Promise<Sink> {
+  return sinkForTest({ capture: 'full' });
 }
 
 function send(target: Sink, mail: Mail.Options) {
-  const transport = nodemailer.createTransport({ host: target.host, port: target.port, secure: false });
-  transports.push(transport);
-  return transport.sendMail({ from: 'app@test.example', to: 'user@test.example', text: 'x', ...mail });
+  return transportForTest(target).sendMail({ from: 'app@test.example', to: 'user@test.example', text: 'x', ...mail });
 }
 
 describe('waitFor on captured messages', () => {

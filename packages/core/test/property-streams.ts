@@ -13,6 +13,7 @@ import type {
   StagePolicy,
   Transaction,
 } from '../src/protocol/types.js';
+import { smugglingMarkers } from './smuggling.js';
 
 /**
  * Shared by the property-*.test.ts files: client traffic as fast-check arbitraries (raw bytes and
@@ -149,14 +150,7 @@ const bodyPiece = fc.oneof(
     '.x\r\n',
     'bare\rcr\r\n',
     'bare\nlf\r\n',
-    '\n.\n',
-    '\n.\r\n',
-    '\r.\r\n',
-    '\r\n.\n',
-    '\r\n.\r',
-    '\r.\n',
-    '\n.\r',
-    '\r.\r',
+    ...smugglingMarkers,
     '.\r\r\n',
     '.\rx\r\n',
     'MAIL FROM:<smuggled@evil.test>\r\n',

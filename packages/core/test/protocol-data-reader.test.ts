@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../src/behaviour/random.js';
 import { DataReader } from '../src/protocol/data-reader.js';
 
 const CR = 0x0d;
@@ -62,18 +63,6 @@ function reference(input: Buffer, maxLine: number): { end: number; content: Buff
   }
   if (lineLength > maxLine) lineTooLong = true;
   return { end: -1, content: Buffer.from(out), lineTooLong };
-}
-
-/** Small deterministic PRNG (mulberry32) so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -146,7 +135,7 @@ describe('DataReader', () => {
   });
 
   it('agrees with a plain reference implementation on random CR/LF/dot-heavy input and random splits', () => {
-    const next = random(0x5eed);
+    const next = seededRandom(0x5eed);
     const alphabet = [CR, LF, DOT, DOT, CR, LF, 0x61, 0x00, 0xff, 0x20];
     for (let round = 0; round < 3000; round++) {
       // Every input gets a real end marker, so the reader never stops on a held-back ".<CR>".

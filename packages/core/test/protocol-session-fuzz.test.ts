@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../src/behaviour/random.js';
 import { replies as catalogue } from '../src/protocol/replies.js';
 import type { AuthProvider } from '../src/protocol/types.js';
 import { Client, transcript } from './protocol-harness.js';
-
-/** Small deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const auth: AuthProvider = {
   mechanisms: ['PLAIN'],
@@ -67,7 +56,7 @@ function run(input: Buffer, cuts: number[]): { wire: string; messages: string[] 
 
 describe('session under random traffic', () => {
   it('answers the same, and keeps the same messages, however the stream is split', () => {
-    const next = random(2920);
+    const next = seededRandom(2920);
     for (let round = 0; round < 400; round++) {
       const pieces = Array.from(
         { length: 1 + Math.floor(next() * 30) },
@@ -85,7 +74,7 @@ describe('session under random traffic', () => {
   });
 
   it('answers the same when every byte arrives alone', () => {
-    const next = random(3030);
+    const next = seededRandom(3030);
     for (let round = 0; round < 40; round++) {
       const pieces = Array.from({ length: 20 }, () => vocabulary[Math.floor(next() * vocabulary.length)]);
       const input = Buffer.from(pieces.join(''), 'latin1');

@@ -310,7 +310,8 @@ export function runWorker(): void {
     const changed = (): void => {
       timer ??= setTimeout(push, PUSH_MS);
     };
-    for (const event of ['connection', 'disconnect', 'delivery', 'transaction', 'fault']) sink.on(event, changed);
+    for (const event of ['connection', 'disconnect', 'delivery', 'transaction', 'fault'] as const)
+      sink.on(event, changed);
     // Octet counters move without events; a slow heartbeat catches them.
     const heartbeat = setInterval(push, 1000);
     if (message.logEvents) logEvents(sink);

@@ -9,7 +9,7 @@ import { sinkTarget } from '../control/target.js';
 import { replies } from '../protocol/replies.js';
 import { encodeReply } from '../protocol/reply.js';
 import { type SessionOptions, SmtpSession } from '../protocol/session.js';
-import type { ConnectionInfo, TlsInfo } from '../protocol/types.js';
+import type { ConnectionInfo, FiredFault, TlsInfo } from '../protocol/types.js';
 import { CaptureStore } from '../record/capture.js';
 import type { CapturedMessage } from '../record/parsed.js';
 import {
@@ -17,6 +17,7 @@ import {
   type DeliveryPredicate,
   type Mark,
   Recorder,
+  type SessionEnd,
   type SinkStats,
   type WaitOptions,
   type WaitTarget,
@@ -55,6 +56,20 @@ export interface ClientTlsSettings {
   rejectUnauthorized: true;
   minVersion: 'TLSv1.2' | 'TLSv1.3';
 }
+
+/** Events a sink emits, with what their listeners receive. */
+export interface SinkEventMap {
+  delivery: [record: DeliveryRecord];
+  connection: [connection: ConnectionInfo];
+  disconnect: [end: SessionEnd];
+  transaction: [transaction: { sender: string; connectionId: number }];
+  recipient: [recipient: { address: string; accepted: boolean; reply: string; connectionId: number }];
+  fault: [fault: FiredFault & { connectionId: number }];
+  error: [error: unknown];
+}
+
+/** Names of the events a sink emits. */
+export type SinkEvent = keyof SinkEventMap;
 
 let sinkCounter = 0;
 
@@ -236,16 +251,24 @@ export class Sink {
     return writeCaFile(this.ca, path);
   }
 
-  /** Subscribes to `delivery`, `connection`, `disconnect`, `transaction`, `recipient`, `fault` or `error`. */
-  on(event: string, listener: (...args: any[]) => void): this {
-    if (event === 'error') this.events.on(event, listener);
-    else this.recorder.on(event, listener);
+  /**
+   * Subscribes to `delivery` (a DeliveryRecord), `connection`, `disconnect`, `transaction`,
+   * `recipient`, `fault` or `error`.
+   *
+   * @example sink.on('delivery', (record: DeliveryRecord) => console.log(record.recipients));
+   */
+  on<E extends SinkEvent>(event: E, listener: (...args: SinkEventMap[E]) => void): this {
+    const callback = listener as (...args: unknown[]) => void;
+    if (event === 'error') this.events.on(event, callback);
+    else this.recorder.on(event, callback);
     return this;
   }
 
-  off(event: string, listener: (...args: any[]) => void): this {
-    if (event === 'error') this.events.off(event, listener);
-    else this.recorder.off(event, listener);
+  /** Removes a listener added with `on`. */
+  off<E extends SinkEvent>(event: E, listener: (...args: SinkEventMap[E]) => void): this {
+    const callback = listener as (...args: unknown[]) => void;
+    if (event === 'error') this.events.off(event, callback);
+    else this.recorder.off(event, callback);
     return this;
   }
 
