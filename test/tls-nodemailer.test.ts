@@ -35,7 +35,7 @@ describe('nodemailer over STARTTLS with verification on', () => {
       host: 'localhost',
       port: sink.port,
       requireTLS: true,
-      tls: { ...sink.clientTls(), maxVersion: 'TLSv1.2' },
+      tls: sink.clientTls({ maxVersion: 'TLSv1.2' }),
     });
 
     const [record] = await sink.waitFor(1);

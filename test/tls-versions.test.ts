@@ -51,7 +51,7 @@ describe("minTlsVersion: 'TLSv1.3'", () => {
       host: 'localhost',
       port: sink.port,
       requireTLS: true,
-      tls: { ...sink.clientTls(), minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' },
+      tls: sink.clientTls({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }),
     });
 
     expect(error.originalCode).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');

@@ -70,6 +70,7 @@ describe('remote clientTls() equals the in-process one', () => {
       servername: 'localhost',
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
+      secureContext: expect.anything(),
     });
     expect(view.clientTls()).toEqual(remote.clientTls());
     expect(info.response).toMatch(/^250 /);

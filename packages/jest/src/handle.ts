@@ -1,4 +1,5 @@
 import type {
+  ClientTlsOverrides,
   ClientTlsSettings,
   DeliveryFilter,
   DeliveryPredicate,
@@ -41,8 +42,8 @@ export interface MailholeHandle {
   describe(): string;
   /** Starts counting the current test afresh from now. */
   reset(): void;
-  /** TLS settings for a client that verifies the sink (nodemailer's `tls` option). */
-  clientTls(): ClientTlsSettings;
+  /** TLS settings for a client that verifies the sink (nodemailer's `tls` option); pass TLS versions to change them. */
+  clientTls(overrides?: ClientTlsOverrides): ClientTlsSettings;
   /** Writes the CA (PEM) to `path` for non-Node clients; resolves to the absolute path. */
   writeCa(path: string): Promise<string>;
   /** The whole sink, for events (`sink.on('delivery', …)`) and counts across tests. */
@@ -142,9 +143,13 @@ export function createHandle(current: () => Current, realm: Realm): MailholeHand
     reset() {
       view().reset();
     },
-    clientTls() {
+    clientTls(overrides?: ClientTlsOverrides) {
       try {
-        return realm.value(sink().clientTls());
+        // The context is a native handle: it cannot be copied into the test's realm, and need not be.
+        const { secureContext, ...settings } = sink().clientTls(overrides);
+        const copy = realm.value(settings) as ClientTlsSettings;
+        copy.secureContext = secureContext;
+        return copy;
       } catch (error) {
         throw realm.error(error);
       }

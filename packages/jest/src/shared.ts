@@ -1,4 +1,5 @@
 import {
+  type ClientTlsOverrides,
   type ClientTlsSettings,
   connectSink,
   type DeliveryFilter,
@@ -75,8 +76,8 @@ export interface SharedMailholeHandle {
   reset(): Promise<void>;
   /** The mark the current test counts from. */
   readonly mark: Mark;
-  /** TLS settings for a client that verifies the shared sink. */
-  clientTls(): ClientTlsSettings;
+  /** TLS settings for a client that verifies the shared sink; pass TLS versions to change them. */
+  clientTls(overrides?: ClientTlsOverrides): ClientTlsSettings;
   /** The current test's view. */
   readonly view: RemoteSinkView;
   /** The whole shared sink. */
@@ -143,7 +144,7 @@ export function useSharedMailhole(scope: ViewScope = {}): SharedMailholeHandle {
     get mark() {
       return current().view.mark;
     },
-    clientTls: () => current().sink.clientTls(),
+    clientTls: (overrides?: ClientTlsOverrides) => current().sink.clientTls(overrides),
     get view() {
       return current().view;
     },

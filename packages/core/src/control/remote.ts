@@ -13,7 +13,7 @@ import {
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
 import type { SinkAddress, ViewScope } from '../record/view.js';
-import type { ClientTlsSettings } from '../server/sink.js';
+import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { ApiClient, RemoteError } from './api-client.js';
 import { filterToQuery, markToken } from './query.js';
 import { RemoteFaultRules } from './remote-faults.js';
@@ -211,16 +211,16 @@ export class RemoteSink implements SinkAddress {
    *
    * @example nodemailer.createTransport({ host: sink.host, port: sink.port, requireTLS: true, tls: sink.clientTls() });
    */
-  clientTls(): ClientTlsSettings {
+  clientTls(overrides?: ClientTlsOverrides): ClientTlsSettings {
     if (this.ca === undefined) {
       throw new Error('sink.clientTls(): this sink has no TLS; start it with --starttls or --tls-port (tls option)');
     }
-    return {
-      ca: this.ca,
-      servername: this.info.servername ?? 'localhost',
-      rejectUnauthorized: true,
-      minVersion: this.info.options.minTlsVersion ?? 'TLSv1.2',
-    };
+    return clientTlsSettings(
+      this.ca,
+      this.info.servername ?? 'localhost',
+      this.info.options.minTlsVersion ?? 'TLSv1.2',
+      overrides,
+    );
   }
 
   /** @internal takes a mark the server remembers as `last` (`mailhole mark`, then `mailhole wait --since-mark`). */
@@ -350,8 +350,8 @@ export class RemoteSinkView implements SinkAddress {
   }
 
   /** TLS settings for a client that verifies the sink (nodemailer's `tls` option); throws without TLS. */
-  clientTls(): ClientTlsSettings {
-    return this.sink.clientTls();
+  clientTls(overrides?: ClientTlsOverrides): ClientTlsSettings {
+    return this.sink.clientTls(overrides);
   }
 
   /** The mark this view counts from. */

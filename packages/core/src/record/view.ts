@@ -1,4 +1,4 @@
-import type { ClientTlsSettings } from '../server/sink.js';
+import type { ClientTlsOverrides, ClientTlsSettings } from '../tls/client-settings.js';
 import {
   compileFilter,
   type DeliveryFilter,
@@ -26,7 +26,7 @@ export interface SinkAddress {
   readonly tlsPort: number | undefined;
   readonly ca: string | undefined;
   /** TLS settings for a client that verifies the sink (nodemailer's `tls` option). */
-  clientTls?(): ClientTlsSettings;
+  clientTls?(overrides?: ClientTlsOverrides): ClientTlsSettings;
 }
 
 /**
@@ -68,9 +68,9 @@ export class SinkView implements SinkAddress {
   }
 
   /** TLS settings for a client that verifies the sink (nodemailer's `tls` option); throws without TLS. */
-  clientTls(): ClientTlsSettings {
+  clientTls(overrides?: ClientTlsOverrides): ClientTlsSettings {
     if (this.address.clientTls === undefined) throw new Error('view.clientTls(): this sink has no TLS');
-    return this.address.clientTls();
+    return this.address.clientTls(overrides);
   }
 
   /** The mark this view counts from. */

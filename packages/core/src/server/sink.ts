@@ -27,6 +27,7 @@ import { SinkView, type ViewScope } from '../record/view.js';
 import { type CertificateFault, faultCertificate, testCertificate, writeCaFile } from '../tls/certificates.js';
 import { refuseHandshake } from '../tls/handshake-fault.js';
 import { serverNameFor } from '../tls/server-name.js';
+import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { type ResolvedOptions, resolveOptions, type SinkOptions } from './options.js';
 
@@ -47,15 +48,7 @@ export interface StartOptions extends SinkOptions {
 }
 
 /** Settings a TLS client needs to verify the sink, ready for nodemailer's `tls` option. */
-export interface ClientTlsSettings {
-  /** PEM of the CA that signed the sink's certificate. */
-  ca: string;
-  /** Name to verify the certificate against (a SAN of it). */
-  servername: string;
-  /** Verification stays on: that is the point. */
-  rejectUnauthorized: true;
-  minVersion: 'TLSv1.2' | 'TLSv1.3';
-}
+export type { ClientTlsOverrides, ClientTlsSettings } from '../tls/client-settings.js';
 
 /** Events a sink emits, with what their listeners receive. */
 export interface SinkEventMap {
@@ -229,16 +222,11 @@ export class Sink {
   }
 
   /** TLS settings for a client that verifies this sink, e.g. nodemailer's `tls` option. */
-  clientTls(): ClientTlsSettings {
+  clientTls(overrides?: ClientTlsOverrides): ClientTlsSettings {
     if (this.ca === undefined) {
       throw new Error('sink.clientTls(): this sink has no TLS; start it with tls: "starttls", "implicit" or "both"');
     }
-    return {
-      ca: this.ca,
-      servername: this.tls.servername,
-      rejectUnauthorized: true,
-      minVersion: this.options.minTlsVersion,
-    };
+    return clientTlsSettings(this.ca, this.tls.servername, this.options.minTlsVersion, overrides);
   }
 
   /** Writes the CA (PEM) to `path` for non-Node clients (curl --cacert, swaks --tls-ca-path); returns the absolute path. */
