@@ -73,7 +73,14 @@ export type { DeliveryRecord, ReplyRecord } from './record/records.js';
 export type { SinkAddress, ViewScope } from './record/view.js';
 export { SinkView } from './record/view.js';
 export type { CaptureLevel, CertificateInput, SinkOptions, TlsMode } from './server/options.js';
-export type { ClientTlsOverrides, ClientTlsSettings, SinkEvent, SinkEventMap, StartOptions, TlsFault } from './server/sink.js';
+export type {
+  ClientTlsOverrides,
+  ClientTlsSettings,
+  SinkEvent,
+  SinkEventMap,
+  StartOptions,
+  TlsFault,
+} from './server/sink.js';
 export { Sink, startSink } from './server/sink.js';
 export type { CertificateFault, CertificateOptions, ServerCertificate } from './tls/certificates.js';
 export { defaultCacheDir, faultCertificate, testCertificate, writeCaFile } from './tls/certificates.js';

@@ -25,9 +25,9 @@ import {
 import type { DeliveryRecord } from '../record/records.js';
 import { SinkView, type ViewScope } from '../record/view.js';
 import { type CertificateFault, faultCertificate, testCertificate, writeCaFile } from '../tls/certificates.js';
+import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { refuseHandshake } from '../tls/handshake-fault.js';
 import { serverNameFor } from '../tls/server-name.js';
-import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { type ResolvedOptions, resolveOptions, type SinkOptions } from './options.js';
 
