@@ -34,7 +34,7 @@ export interface SinkOptions extends BehaviourOptions {
   port?: number;
   /** Name in the greeting and EHLO reply. Default `localhost`. */
   hostname?: string;
-  /** TLS mode. Default `none`. `starttls` offers STARTTLS on `port`; `implicit` serves TLS on `tlsPort` only. */
+  /** TLS mode. Default `none`. `starttls` offers STARTTLS on `port`; `implicit` adds a TLS-from-the-first-byte listener on `tlsPort` (plain `port` stays open, without STARTTLS); `both` does both. */
   tls?: TlsMode;
   /** Implicit-TLS port (with `tls: 'implicit' | 'both'`); 0 (default) lets the OS pick. */
   tlsPort?: number;
