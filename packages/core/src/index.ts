@@ -28,6 +28,8 @@ export type { BehaviourOptions, ListenerBehaviour, ListenerName } from './behavi
 export type { AddressPattern } from './behaviour/patterns.js';
 export { bounceReplies } from './behaviour/replies.js';
 export type { ControlApiOptions } from './control/api.js';
+export type { SinkEnvSource, SinkEnvVariable } from './control/env.js';
+export { publishEnv, SINK_ENV_VARIABLES, sinkEnv } from './control/env.js';
 export type { ConnectOptions } from './control/remote.js';
 export { connectSink, RemoteError, RemoteSink, RemoteSinkView } from './control/remote.js';
 export type { RemoteFaultHandle } from './control/remote-faults.js';

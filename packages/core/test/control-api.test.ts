@@ -274,7 +274,14 @@ describe('control API errors (sink in another process)', () => {
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toContain('Bearer');
     expect((await missing.json()).error).toContain('Authorization: Bearer');
-    expect(wrong).toEqual({ status: 401, body: { status: 401, error: 'the bearer token is wrong' } });
+    expect(wrong).toEqual({
+      status: 401,
+      body: {
+        status: 401,
+        error:
+          'the bearer token is wrong: send the token the sink was started with (api.token, --token or MAILHOLE_API_TOKEN)',
+      },
+    });
   });
 
   it('answers 403 to a browser request from another origin', async () => {

@@ -183,7 +183,7 @@ describe('connectSink: a sink in another process, with in-process methods', () =
     expect(refused).toBeInstanceOf(RemoteError);
     expect((refused as RemoteError).status).toBe(401);
     expect((refused as Error).message).toBe(
-      `the mailhole control API at ${tokenServer.api} answered GET /api/info with 401 Unauthorized: the bearer token is wrong`,
+      `the mailhole control API at ${tokenServer.api} answered GET /api/info with 401 Unauthorized: the bearer token is wrong: send the token the sink was started with (api.token, --token or MAILHOLE_API_TOKEN)`,
     );
   });
 

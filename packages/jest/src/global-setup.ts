@@ -1,15 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ControlApiOptions, type StartOptions, startSink } from '@mailhole/core';
+import { type ControlApiOptions, publishEnv, type StartOptions, sinkEnv, startSink } from '@mailhole/core';
 import { configError, optionsFromConfig } from './options.js';
-import {
-  SHARED_OPTIONS_KEY,
-  SHARED_STATE,
-  SHARED_VARIABLES,
-  type SharedState,
-  type SharedVariable,
-} from './shared-env.js';
+import { SHARED_OPTIONS_KEY, SHARED_STATE, type SharedState } from './shared-env.js';
 
 const ENTRY = '@mailhole/jest/global-setup';
 
@@ -61,42 +55,26 @@ export default async function globalSetup(
   });
 
   let caDir: string | undefined;
-  // Every variable is set or cleared, so none is left over from the environment Jest started in.
-  const published: Record<SharedVariable, string | undefined> = {
-    ...(Object.fromEntries(SHARED_VARIABLES.map((name) => [name, undefined])) as Record<SharedVariable, undefined>),
-    MAILHOLE_HOST: sink.host,
-    MAILHOLE_PORT: String(sink.port),
-    MAILHOLE_URL: sink.url,
-    MAILHOLE_API_URL: sink.apiUrl,
-    MAILHOLE_API_TOKEN: api.token,
-    MAILHOLE_TLS_PORT: sink.tlsPort === undefined ? undefined : String(sink.tlsPort),
-    MAILHOLE_TLS_URL: sink.tlsUrl,
-  };
+  let caFile: string | undefined;
   try {
     if (sink.ca !== undefined) {
       caDir = await mkdtemp(join(tmpdir(), 'mailhole-jest-'));
-      published.MAILHOLE_CA_FILE = await sink.writeCa(join(caDir, 'ca.pem'));
+      caFile = await sink.writeCa(join(caDir, 'ca.pem'));
     }
   } catch (error) {
     await sink.close();
+    if (caDir !== undefined) await rm(caDir, { recursive: true, force: true });
     throw error;
   }
 
   // Workers start after globalSetup and inherit process.env: that is how they find the sink.
-  const previous = new Map<string, string | undefined>();
-  for (const [name, value] of Object.entries(published)) {
-    previous.set(name, process.env[name]);
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  // Every variable is set or cleared, so none is left over from the environment Jest started in.
+  const restoreEnv = publishEnv(sinkEnv(sink, { token: api.token, caFile }));
 
   store[SHARED_STATE] = {
     async close() {
       delete store[SHARED_STATE];
-      for (const [name, value] of previous) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
+      restoreEnv();
       try {
         await sink.close();
       } finally {

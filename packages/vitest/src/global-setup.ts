@@ -2,11 +2,12 @@
  * Vitest globalSetup entry: one sink for the whole run, started in Vitest's main process with its
  * control API, stopped at teardown. Tests reach it through the `sharedMailhole` fixture (or
  * `inject('mailhole')`); code started outside Vitest's workers finds it in `MAILHOLE_HOST`,
- * `MAILHOLE_PORT`, `MAILHOLE_URL` and `MAILHOLE_API_URL`.
+ * `MAILHOLE_PORT`, `MAILHOLE_URL` and `MAILHOLE_API_URL` (plus `MAILHOLE_API_TOKEN`,
+ * `MAILHOLE_TLS_PORT` and `MAILHOLE_TLS_URL` when they apply).
  *
  * @example export default defineConfig({ test: { globalSetup: ['@mailhole/vitest/global-setup'] } });
  */
-import { type StartOptions, startSink } from '@mailhole/core';
+import { publishEnv, type StartOptions, sinkEnv, startSink } from '@mailhole/core';
 import type { ProvidedContext } from 'vitest';
 import type { SharedMailholeAddress } from './shared-address.js';
 
@@ -44,29 +45,12 @@ export function createGlobalSetup(
     if (token !== undefined) address.token = token;
     project.provide('mailhole', address);
     // For an app under test started by another global setup, or any child process of the run.
-    const previous = saveEnv();
-    process.env.MAILHOLE_HOST = sink.host;
-    process.env.MAILHOLE_PORT = String(sink.port);
-    process.env.MAILHOLE_URL = sink.url;
-    process.env.MAILHOLE_API_URL = apiUrl;
+    const restoreEnv = publishEnv(sinkEnv(sink, { token }));
     return async () => {
-      restoreEnv(previous);
+      restoreEnv();
       await sink.close();
     };
   };
-}
-
-const ENV_KEYS = ['MAILHOLE_HOST', 'MAILHOLE_PORT', 'MAILHOLE_URL', 'MAILHOLE_API_URL'] as const;
-
-function saveEnv(): Map<string, string | undefined> {
-  return new Map(ENV_KEYS.map((key) => [key, process.env[key]]));
-}
-
-function restoreEnv(saved: Map<string, string | undefined>): void {
-  for (const [key, value] of saved) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
 }
 
 /** The global setup with default options: a plain-SMTP sink on a free port. */

@@ -1,17 +1,8 @@
+import type { SinkInfo } from '@mailhole/core';
+
 /** Where the run's shared sink listens, as the global setup provides it to the tests (`inject('mailhole')`). */
-export interface SharedMailholeAddress {
-  host: string;
-  /** Plain SMTP port. */
-  port: number;
-  /** `smtp://host:port` */
-  url: string;
-  /** Implicit-TLS port, with `tls: 'implicit' | 'both'`. */
-  tlsPort?: number;
-  tlsUrl?: string;
-  /** PEM of the CA that signed the sink's certificate, with TLS on. */
-  ca?: string;
-  /** Base URL of the sink's control API, for `connectSink`. */
-  apiUrl: string;
+export interface SharedMailholeAddress
+  extends Pick<SinkInfo, 'host' | 'port' | 'url' | 'tlsPort' | 'tlsUrl' | 'ca' | 'apiUrl'> {
   /** Bearer token of the control API, when the global setup was given one. */
   token?: string;
 }

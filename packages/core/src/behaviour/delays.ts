@@ -66,12 +66,22 @@ export function resolveDelays(value: unknown, name: string, where: string): Map<
   return out;
 }
 
-function delayRange(value: unknown, name: string, where: string): readonly [number, number] {
-  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 3_600_000;
+/** Longest delay an option, a flag or a fault rule may ask for. */
+export const MAX_DELAY_MS = 3_600_000;
+
+/** A `DelayRange` as `[min, max]`; `undefined` when it is not whole milliseconds up to `MAX_DELAY_MS` with min <= max. */
+export function toDelayRange(value: unknown): readonly [number, number] | undefined {
+  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_DELAY_MS;
   if (ok(value)) return [value, value];
   if (Array.isArray(value) && value.length === 2 && ok(value[0]) && ok(value[1]) && value[0] <= value[1]) {
     return [value[0], value[1]];
   }
+  return undefined;
+}
+
+function delayRange(value: unknown, name: string, where: string): readonly [number, number] {
+  const range = toDelayRange(value);
+  if (range !== undefined) return range;
   throw new RangeError(
     `${where} "${name}" must be whole milliseconds from 0 to 3600000, or a [min, max] range with min <= max, got ${JSON.stringify(value)}`,
   );

@@ -1,7 +1,7 @@
 import { type Reply, replyToString } from '../protocol/reply.js';
 import type { Decision, FiredFault, Stage, StageContext } from '../protocol/types.js';
 import { parseHeaderSection } from '../record/records.js';
-import { type DelayRange, STAGE_NAMES, type StageName, stageOf } from './delays.js';
+import { type DelayRange, STAGE_NAMES, type StageName, stageOf, toDelayRange } from './delays.js';
 import { type AddressPattern, compilePattern, compileValuePattern, patternToJson } from './patterns.js';
 import { between, type Random, streamFor } from './random.js';
 import { behaviourReplies, parseReply } from './replies.js';
@@ -648,12 +648,10 @@ function normalizeAction(
   }
   const delay = (value: unknown, field: string): readonly [number, number] | undefined => {
     if (value === undefined) return undefined;
-    const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 3_600_000;
-    if (ok(value)) return [value, value];
-    if (Array.isArray(value) && value.length === 2 && ok(value[0]) && ok(value[1]) && value[0] <= value[1]) {
-      return [value[0], value[1]];
-    }
-    return fail(`"action.${field}"`, 'must be whole milliseconds (0 to 3600000) or a [min, max] range');
+    return (
+      toDelayRange(value) ??
+      fail(`"action.${field}"`, 'must be whole milliseconds (0 to 3600000) or a [min, max] range')
+    );
   };
   const withDelay = (decision: Decision, range: readonly [number, number] | undefined, random: Random): Decision => {
     if (range !== undefined) decision.delayMs = between(random, range[0], range[1]);
@@ -670,10 +668,7 @@ function normalizeAction(
       if (typeof code !== 'number') return fail('"action.code"', 'is required for a reply, e.g. 451');
       let reply: Reply;
       try {
-        reply =
-          isDisconnect && action.code === undefined && action.enhanced === undefined && action.text === undefined
-            ? behaviourReplies.disconnect
-            : behaviourReplies.custom(code, action.enhanced, action.text);
+        reply = behaviourReplies.custom(code, action.enhanced, action.text);
       } catch (error) {
         return fail('"action"', `has a bad reply: ${(error as Error).message}`);
       }

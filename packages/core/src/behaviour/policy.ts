@@ -101,6 +101,8 @@ export class SinkBehaviour {
       const own = this.custom.decide(context, proposed);
       if (own !== undefined) return own;
     }
+    // No mode, delay or header switch anywhere: the proposed reply stands, at once.
+    if (!this.config.configured) return undefined;
     const config = this.config.listeners.get(context.connection.listener) ?? this.config.base;
     if (context.stage !== 'message') {
       const delayMs = config.delays.size === 0 ? 0 : delayFor(config.delays, context.stage, this.delayRandom);

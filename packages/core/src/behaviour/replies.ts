@@ -42,8 +42,6 @@ const standard = new Map<number, { enhanced: string; text: string }>([
 export const behaviourReplies = {
   /** RFC 6647 §2.1: greylisting answers 4xx to the first attempt of a sender/recipient pair. */
   greylisted: reply(451, '4.7.1', 'Greylisted: please try again later'),
-  disconnect: reply(421, '4.3.0', 'Service not available, closing transmission channel'),
-  recipientBounced: reply(550, '5.1.1', 'Requested action not taken: mailbox unavailable'),
   badSwitch: (header: string, why: string): Reply => reply(554, '5.6.0', `Bad header switch ${header}: ${why}`),
   cramMd5Initial: reply(501, '5.5.2', 'CRAM-MD5 takes no initial response: send AUTH CRAM-MD5 alone'),
   saslMalformed: (mechanism: string): Reply =>

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { DelayOption, DelayRange } from '../behaviour/delays.js';
-import { STAGE_NAMES, stageOf } from '../behaviour/delays.js';
+import { MAX_DELAY_MS, STAGE_NAMES, stageOf } from '../behaviour/delays.js';
 import { compileRule, type FaultRule, FaultRuleError, faultRule } from '../behaviour/faults.js';
 import { MODES, type Mode } from '../behaviour/modes.js';
 import { parseDuration, UsageError } from './args.js';
@@ -9,8 +9,6 @@ import { parseDuration, UsageError } from './args.js';
  * The behaviour flags of `mailhole serve` (mode, delays, header switches, AUTH, fault rules): each
  * value read into the startSink option it stands for, each mistake a `UsageError` naming the flag.
  */
-
-export const MAX_DELAY_MS = 3_600_000;
 
 export function parseMode(value: string, flag: string): Mode {
   if (!MODES.includes(value as Mode)) {

@@ -145,7 +145,12 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
     } catch {
       throw new HttpError(400, `message id ${JSON.stringify(encoded)} is not valid percent-encoding`);
     }
-    if (!/^[A-Za-z0-9._-]{1,100}$/.test(id)) throw new HttpError(400, `message id ${JSON.stringify(id)} is malformed`);
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(id)) {
+      throw new HttpError(
+        400,
+        `message id ${JSON.stringify(id)} is malformed: use an id from GET /api/messages (letters, digits, ".", "_", "-")`,
+      );
+    }
     content();
     const message = target.message(id);
     if (message === undefined) {
@@ -404,7 +409,11 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
         );
       }
       if (!timingSafeEqual(digest(given), tokenDigest))
-        throw new HttpError(401, 'the bearer token is wrong', challenge);
+        throw new HttpError(
+          401,
+          'the bearer token is wrong: send the token the sink was started with (api.token, --token or MAILHOLE_API_TOKEN)',
+          challenge,
+        );
     }
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     if (candidates.length === 0) {

@@ -1,5 +1,6 @@
 import { URLSearchParams } from 'node:url';
 import type { DeliveryFilter, Mark } from '../record/recorder.js';
+import { HEADER_NAME } from '../record/records.js';
 
 /**
  * How filters and marks travel in control API URLs, written by the remote client and read by the
@@ -85,7 +86,7 @@ export function parseQuery(
       case 'header': {
         const colon = value.indexOf(':');
         const name = (colon < 0 ? value : value.slice(0, colon)).trim();
-        if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
+        if (!HEADER_NAME.test(name)) {
           throw new QueryError(
             `header must be "name" or "name:value" with a header field name, got ${JSON.stringify(value)}`,
           );

@@ -97,7 +97,8 @@ export const replies = {
   authFailed: reply(535, '5.7.8', 'Authentication credentials invalid'),
   authCancelled: reply(501, '5.0.0', 'Authentication cancelled by the client'),
   authBadBase64: reply(501, '5.5.2', 'Cannot decode the AUTH response: it is not valid base64'),
-  authTooLong: reply(500, '5.5.6', 'AUTH response too long'),
+  authTooLong: (limit: number): Reply =>
+    reply(500, '5.5.6', `AUTH response longer than ${limit} octets: authentication cancelled, send a shorter response`),
 
   messageTooBig: (limit: number): Reply =>
     reply(552, '5.3.4', `Message size exceeds the limit of ${limit} octets (option maxMessageSize)`),

@@ -151,7 +151,7 @@ export class SmtpSession {
           if (result === undefined) return;
           pos = result.next;
           if ('tooLong' in result) {
-            if (this.mode === 'auth') this.endSasl(replies.authTooLong);
+            if (this.mode === 'auth') this.endSasl(replies.authTooLong(this.lines.limit));
             else this.invalid('', replies.commandTooLong(this.lines.limit));
           } else if (this.mode === 'auth') {
             this.saslResponse(result.line);

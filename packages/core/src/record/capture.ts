@@ -1,7 +1,7 @@
 import type { ConnectionInfo, Delivery, MessageWriter } from '../protocol/types.js';
-import { CapturedMessage, decodeEncodedWords } from './parsed.js';
+import { CapturedMessage, headerSectionEnd } from './parsed.js';
 import type { CaptureCounter } from './recorder.js';
-import { type DeliveryRecord, parseHeaderSection } from './records.js';
+import { addHeaderSection, type DeliveryRecord } from './records.js';
 
 /** Limits of full capture. */
 export interface CaptureLimits {
@@ -57,11 +57,7 @@ export class CaptureStore {
     if (!(writer instanceof CaptureWriter) || writer.store !== this) return;
     if (this.open.get(writer.connectionId) === writer) this.open.delete(writer.connectionId);
     const header = writer.headerSection();
-    if (record.headers === undefined && header !== undefined) {
-      record.headers = parseHeaderSection(header);
-      const subject = record.headers.subject?.[0];
-      if (subject !== undefined) record.subject = decodeEncodedWords(subject);
-    }
+    if (record.headers === undefined && header !== undefined) addHeaderSection(record, header);
     const raw = writer.take(delivery.size);
     if (raw === undefined) {
       if (delivery.accepted) this.count('uncapturedMessages', 1);
@@ -160,11 +156,7 @@ class CaptureWriter implements MessageWriter {
   headerSection(): Buffer | undefined {
     if (this.headerLength === 0) return undefined;
     const all = Buffer.concat(this.header, this.headerLength);
-    const crlf = all.indexOf('\r\n\r\n');
-    const lf = all.indexOf('\n\n');
-    if (crlf >= 0 && (lf < 0 || crlf < lf)) return all.subarray(0, crlf + 2);
-    if (lf >= 0) return all.subarray(0, lf + 1);
-    return all;
+    return all.subarray(0, headerSectionEnd(all));
   }
 
   /** The whole message when every one of its `size` octets was kept; releases the reservation either way. */

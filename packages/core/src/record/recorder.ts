@@ -302,18 +302,15 @@ export class Recorder extends EventEmitter implements SessionObserver {
     }
     const since = options.since;
     const wanted = typeof target === 'number' ? target : (options.count ?? 1);
-    const filter: DeliveryFilter | DeliveryPredicate =
+    // Compiled once: waiters re-check on every delivery.
+    const sinceSeq = since?.seq ?? 0;
+    const match: (r: DeliveryRecord) => boolean =
       typeof target === 'object'
-        ? { ...target, ...(since ? { since } : {}) }
+        ? compileFilter(since ? { ...target, since } : target)
         : typeof target === 'function'
-          ? target
-          : {};
-    const matches = (): DeliveryRecord[] => {
-      let list = this.deliveries(filter);
-      if (since !== undefined && typeof target === 'function') list = list.filter((r) => r.seq > since.seq);
-      if (since !== undefined && typeof target === 'number') list = list.filter((r) => r.seq > since.seq);
-      return list;
-    };
+          ? (r) => r.accepted && r.seq > sinceSeq && target(r)
+          : (r) => r.accepted && r.seq > sinceSeq;
+    const matches = (): DeliveryRecord[] => this.records.filter(match);
     const reached = (): boolean => {
       if (typeof target === 'number') {
         return (since === undefined ? this.counters.accepted : this.acceptedSince(since)) >= target;
@@ -362,7 +359,7 @@ export class Recorder extends EventEmitter implements SessionObserver {
               ? this.counters.accepted
               : this.acceptedSince(since)
             : matches().length;
-        reject(new WaitTimeoutError(this.describeTimeout(timeout, wanted, got, target), wanted, got));
+        reject(new WaitTimeoutError(this.describeTimeout(timeout, wanted, got, target, since), wanted, got));
       }, timeout);
     });
   }
@@ -408,12 +405,18 @@ export class Recorder extends EventEmitter implements SessionObserver {
     return lines.join('\n');
   }
 
-  private describeTimeout(timeout: number, wanted: number, got: number, target: WaitTarget): string {
+  private describeTimeout(
+    timeout: number,
+    wanted: number,
+    got: number,
+    target: WaitTarget,
+    waitSince: Mark | undefined,
+  ): string {
     const what =
       typeof target === 'number'
         ? `${got} of ${wanted} deliveries`
         : `${got} of ${wanted} matching deliveries (${typeof target === 'function' ? 'predicate' : JSON.stringify(target)})`;
-    const since = typeof target === 'object' ? target.since : undefined;
+    const since = waitSince ?? (typeof target === 'object' ? target.since : undefined);
     return `waitFor timed out after ${timeout} ms with ${what}.\n${this.describe(since ? { since } : {})}`;
   }
 }

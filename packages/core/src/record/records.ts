@@ -100,13 +100,19 @@ export function toDeliveryRecord(delivery: Delivery, seq: number): DeliveryRecor
   if (delivery.lmtpReplies !== undefined) {
     record.lmtpReplies = delivery.lmtpReplies.map((r) => ({ address: r.address, reply: toReplyRecord(r.reply) }));
   }
-  if (delivery.headers !== undefined) {
-    record.headers = parseHeaderSection(delivery.headers);
-    const subject = record.headers.subject?.[0];
-    if (subject !== undefined) record.subject = decodeEncodedWords(subject);
-  }
+  if (delivery.headers !== undefined) addHeaderSection(record, delivery.headers);
   return record;
 }
+
+/** @internal fills a record's `headers` and decoded `subject` from a raw header section. */
+export function addHeaderSection(record: DeliveryRecord, raw: Buffer): void {
+  record.headers = parseHeaderSection(raw);
+  const subject = record.headers.subject?.[0];
+  if (subject !== undefined) record.subject = decodeEncodedWords(subject);
+}
+
+/** A header field name: printable US-ASCII except the colon (RFC 5322 §3.6.8). */
+export const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
 /** Unfolds a raw header section into lower-cased names and values (RFC 5322 §2.2.3). */
 export function parseHeaderSection(raw: Buffer): Record<string, string[]> {
@@ -116,7 +122,7 @@ export function parseHeaderSection(raw: Buffer): Record<string, string[]> {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trim().toLowerCase();
-    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) continue;
+    if (!HEADER_NAME.test(name)) continue;
     const value = line.slice(colon + 1).trim();
     const list = out[name];
     if (list === undefined) out[name] = [value];

@@ -14,7 +14,6 @@ export interface ConnectionHost {
   readonly idleTimeout: number;
   /** Secure context for STARTTLS, when offered. */
   secureContext(): SecureContext | undefined;
-  readonly minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
   /** Fail every STARTTLS handshake (the `handshake` TLS fault). */
   readonly handshakeFault: boolean;
   /** The connection is gone; the sink forgets it. */

@@ -178,11 +178,14 @@ export function resolveOptions(options: SinkOptions = {}, extraKeys: ReadonlySet
     );
   }
   const tlsHostnames = options.tlsHostnames ?? [];
-  if (
-    !Array.isArray(tlsHostnames) ||
-    !tlsHostnames.every((h) => typeof h === 'string' && (isIP(h) > 0 || /^[A-Za-z0-9.*-]+$/.test(h)))
-  ) {
-    throw new TypeError('startSink: option "tlsHostnames" must be an array of host names or IP addresses');
+  const bad = Array.isArray(tlsHostnames)
+    ? tlsHostnames.findIndex((h) => typeof h !== 'string' || (isIP(h) === 0 && !/^[A-Za-z0-9.*-]+$/.test(h)))
+    : -2;
+  if (bad !== -1) {
+    const got = bad === -2 ? tlsHostnames : (tlsHostnames as unknown[])[bad];
+    throw new TypeError(
+      `startSink: option "tlsHostnames" must be an array of host names or IP addresses such as ["mail.test"], got ${JSON.stringify(got)}`,
+    );
   }
   const certificate = options.certificate;
   if (certificate !== undefined && (certificate.key === undefined || certificate.cert === undefined)) {

@@ -109,8 +109,8 @@ export class Sink {
     servers: Server[],
     addresses: { host: string; port: number; tlsPort: number | undefined },
     ca: string | undefined,
-    private readonly tls: { context: SecureContext | undefined; fault: TlsFault | undefined; servername: string },
-    readonly connectionHost: ConnectionHost,
+    /** The name a TLS client must verify: localhost for generated certificates. */
+    private readonly servername: string,
   ) {
     this.options = options;
     this.recorder = recorder;
@@ -226,7 +226,7 @@ export class Sink {
     if (this.ca === undefined) {
       throw new Error('sink.clientTls(): this sink has no TLS; start it with tls: "starttls", "implicit" or "both"');
     }
-    return clientTlsSettings(this.ca, this.tls.servername, this.options.minTlsVersion, overrides);
+    return clientTlsSettings(this.ca, this.servername, this.options.minTlsVersion, overrides);
   }
 
   /** Writes the CA (PEM) to `path` for non-Node clients (curl --cacert, swaks --tls-ca-path); returns the absolute path. */
@@ -324,11 +324,6 @@ export class Sink {
     if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
     else process.emitWarning(`mailhole: internal error in a session: ${(error as Error)?.stack ?? String(error)}`);
   }
-
-  /** @internal */
-  get tlsState(): { context: SecureContext | undefined; fault: TlsFault | undefined; servername: string } {
-    return this.tls;
-  }
 }
 
 /**
@@ -388,7 +383,6 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
   const host: ConnectionHost = {
     recorder,
     idleTimeout: resolved.idleTimeout,
-    minTlsVersion: resolved.minTlsVersion,
     secureContext: () => context,
     handshakeFault: tlsFault === 'handshake',
     release: (connection) => {
@@ -530,15 +524,7 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
     const plainPort = await listen(resolved.port, resolved.lmtp ? 'lmtp' : 'smtp');
     const tlsPort =
       resolved.tls === 'implicit' || resolved.tls === 'both' ? await listen(resolved.tlsPort, 'smtps') : undefined;
-    sink = new Sink(
-      resolved,
-      recorder,
-      servers,
-      { host: resolved.host, port: plainPort, tlsPort },
-      ca,
-      { context, fault: tlsFault, servername },
-      host,
-    );
+    sink = new Sink(resolved, recorder, servers, { host: resolved.host, port: plainPort, tlsPort }, ca, servername);
     sink.captureStore = capture;
     sink.behaviour = behaviour;
   } catch (error) {
@@ -618,7 +604,10 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number, l
     );
   }
   if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
-    return new Error(`startSink: cannot bind "host" ${host}: no such local address`, { cause: error });
+    return new Error(
+      `startSink: cannot bind "host" ${host}: no such local address; use an address of this machine such as "127.0.0.1" or "::1"`,
+      { cause: error },
+    );
   }
   return new Error(`startSink: cannot listen on ${where}: ${error.message}`, { cause: error });
 }
