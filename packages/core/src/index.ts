@@ -26,6 +26,17 @@ export { FaultRuleError, FaultRules, faultRule } from './behaviour/faults.js';
 export type { Mode } from './behaviour/modes.js';
 export type { BehaviourOptions, ListenerBehaviour, ListenerName } from './behaviour/options.js';
 export type { AddressPattern } from './behaviour/patterns.js';
+export type {
+  BlocklistAction,
+  BlocklistOptions,
+  BlocklistRestriction,
+  PresetAction,
+  PresetRuleOptions,
+  ProviderPreset,
+  ProviderPresetName,
+  Rejection,
+} from './behaviour/presets/index.js';
+export type { RejectionCatalogue } from './behaviour/replies.js';
 export { bounceReplies } from './behaviour/replies.js';
 export type { ControlApiOptions } from './control/api.js';
 export type { SinkEnvSource, SinkEnvVariable } from './control/env.js';
@@ -37,6 +48,8 @@ export { RemoteFaultRules } from './control/remote-faults.js';
 export type { SinkInfo } from './control/target.js';
 export type { Reply } from './protocol/reply.js';
 export { formatReply, reply, replyToString } from './protocol/reply.js';
+export type { ReplyClass } from './protocol/status.js';
+export { classifyReply } from './protocol/status.js';
 export type {
   AuthProvider,
   BodyType,

@@ -3,6 +3,18 @@ import type { Decision, FiredFault, Stage, StageContext } from '../protocol/type
 import { parseHeaderSection } from '../record/records.js';
 import { type DelayRange, STAGE_NAMES, type StageName, stageOf, toDelayRange } from './delays.js';
 import { type AddressPattern, compilePattern, compileValuePattern, patternToJson } from './patterns.js';
+import {
+  type BlocklistAction,
+  type BlocklistOptions,
+  blocklistRule,
+  compilePresetAction,
+  isPresetName,
+  type PresetAction,
+  type PresetRuleOptions,
+  type ProviderPresetName,
+  presetRule,
+  presetStage,
+} from './presets/index.js';
 import { between, type Random, streamFor } from './random.js';
 import { behaviourReplies, parseReply } from './replies.js';
 
@@ -53,7 +65,11 @@ export type FaultAction =
   /** From this stage on, read at most this many octets per second. */
   | { type: 'throttle'; bytesPerSecond: number }
   /** Stop reading after this many more octets (with stage `data`: a server that stalls mid-message). */
-  | { type: 'stall'; afterBytes: number };
+  | { type: 'stall'; afterBytes: number }
+  /** Reply as a large mailbox provider documents it: `{ type: 'preset', preset: 'gmail.unknownUser' }` (see `bounceReplies.providers`). */
+  | PresetAction
+  /** Answer as Postfix's `reject_rbl_client` / `reject_rhsbl_*` does when the client, HELO name, sender or recipient is listed. */
+  | BlocklistAction;
 
 /**
  * A fault rule: at a stage, when the match holds, do the action, for a lifetime.
@@ -63,12 +79,15 @@ export type FaultAction =
 export interface FaultRule {
   /** A unique name (default `fault-<n>`); shown in records and used to remove the rule. */
   name?: string;
-  /** `greeting` (or `connect`), `helo`, `starttls`, `auth`, `mail`, `rcpt`, `data`, `message` (end of data or BDAT LAST), `rset`, `quit`. */
-  stage: StageName;
+  /**
+   * `greeting` (or `connect`), `helo`, `starttls`, `auth`, `mail`, `rcpt`, `data`, `message` (end of data or BDAT LAST), `rset`, `quit`.
+   * Optional for a preset or blocklist action, which has a stage of its own.
+   */
+  stage?: StageName;
   match?: FaultMatch;
   /**
    * The action, or a short form: a reply (`'451'`, `'451 4.3.0 Try again later'`),
-   * `'disconnect'` (421 and close), `'close'` (no reply) or `'reset'` (TCP RST).
+   * `'disconnect'` (421 and close), `'close'` (no reply), `'reset'` (TCP RST) or a provider preset's name (`'gmail.mailboxFull'`).
    */
   action: FaultAction | string;
   /** Fire this many times, then remove itself (`1`: once). Default: until removed. */
@@ -126,7 +145,7 @@ interface CompiledRule {
   readonly info: Omit<FaultRuleInfo, 'fired' | 'remaining'>;
   readonly needsHeaders: boolean;
   readonly matches: (context: StageContext) => boolean;
-  readonly act: () => Decision;
+  readonly act: (context: StageContext) => Decision;
   readonly actionText: string;
   fired: number;
   remaining: number | undefined;
@@ -259,6 +278,25 @@ export class FaultRules {
   }
 
   /**
+   * Replies as a large mailbox provider does, at the preset's stage unless `options.stage` says otherwise.
+   *
+   * @example sink.faults.preset('gmail.unknownUser', { recipient: '*@gone.test' });
+   */
+  preset(preset: ProviderPresetName, options?: PresetRuleOptions): FaultHandle {
+    return this.add(faultRule.preset(preset, options));
+  }
+
+  /**
+   * Acts as if the client (or its HELO name, sender or recipient domain) were on a blocklist, with
+   * Postfix's reply, at RCPT unless `options.stage` says otherwise. No DNS query is made.
+   *
+   * @example sink.faults.blocklist({ list: 'zen.spamhaus.org', listed: ['127.0.0.0/8'] });
+   */
+  blocklist(blocklist: BlocklistOptions, options?: PresetRuleOptions): FaultHandle {
+    return this.add(faultRule.blocklist(blocklist, options));
+  }
+
+  /**
    * Delays a stage's reply by `ms` (or a `[min, max]` range) until removed.
    *
    * @example sink.faults.delay('greeting', 5000);
@@ -280,7 +318,7 @@ export class FaultRules {
     if (candidates === undefined) return undefined;
     for (const rule of candidates) {
       if (!rule.active || !rule.matches(context)) continue;
-      const decision = rule.act();
+      const decision = rule.act(context);
       const fault: FiredFault = { rule: rule.name, stage: context.stage, action: rule.actionText, at: Date.now() };
       decision.fault = fault;
       rule.fired++;
@@ -393,6 +431,12 @@ export const faultRule = {
     action: { type: 'delay', ms },
     ...pick(options, 'times', 'match'),
   }),
+  /** A provider preset (`bounceReplies.providers`), e.g. `faultRule.preset('gmail.spam')`. */
+  preset: (preset: ProviderPresetName, options: PresetRuleOptions = {}): FaultRule =>
+    presetRule(preset, options) as FaultRule,
+  /** A blocklist with Postfix's reply, e.g. `faultRule.blocklist({ list: 'zen.spamhaus.org', listed: 'all' })`. */
+  blocklist: (blocklist: BlocklistOptions, options: PresetRuleOptions = {}): FaultRule =>
+    blocklistRule(blocklist, options) as FaultRule,
 } as const;
 
 function ruleInfo(rule: CompiledRule): FaultRuleInfo {
@@ -426,7 +470,8 @@ export function compileRule(rule: FaultRule, name: string, seed: number, where: 
     }
   }
   const stage =
-    stageOf(rule.stage) ?? fail('"stage"', `must be one of ${STAGE_NAMES}, got ${JSON.stringify(rule.stage)}`);
+    stageOf(rule.stage ?? presetStage(rule.action)) ??
+    fail('"stage"', `must be one of ${STAGE_NAMES}, got ${JSON.stringify(rule.stage)}`);
   let times: number | undefined;
   if (rule.times !== undefined) {
     if (!Number.isInteger(rule.times) || rule.times < 1)
@@ -436,6 +481,7 @@ export function compileRule(rule: FaultRule, name: string, seed: number, where: 
   const random = streamFor(seed, `fault:${name}`);
   const match = compileMatch(rule.match ?? {}, stage, random, fail);
   const action = normalizeAction(rule.action, stage, fail);
+  const applies = action.applies ?? (() => true);
   const info: Omit<FaultRuleInfo, 'fired' | 'remaining'> = { name, stage, match: match.info, action: action.info };
   if (times !== undefined) info.times = times;
   return {
@@ -443,8 +489,9 @@ export function compileRule(rule: FaultRule, name: string, seed: number, where: 
     stage,
     info,
     needsHeaders: match.needsHeaders,
-    matches: match.test,
-    act: () => action.decide(random),
+    // A blocklist fires for listed sessions only: they alone count towards nth and first.
+    matches: action.applies === undefined ? match.test : (c) => applies(c) && match.test(c),
+    act: (context) => action.decide(random, context),
     actionText: action.text,
     fired: 0,
     remaining: times,
@@ -629,11 +676,18 @@ function normalizeAction(
   action: FaultAction | string,
   stage: Stage,
   fail: Fail,
-): { info: FaultAction; text: string; decide: (random: Random) => Decision } {
+): {
+  info: FaultAction;
+  text: string;
+  applies?: (context: StageContext) => boolean;
+  decide: (random: Random, context: StageContext) => Decision;
+} {
   if (typeof action === 'string') {
     const word = action.trim().toLowerCase();
     if (word === 'disconnect' || word === 'close' || word === 'reset')
       return normalizeAction({ type: word }, stage, fail);
+    if (isPresetName(action))
+      return normalizeAction({ type: 'preset', preset: action.trim() as ProviderPresetName }, stage, fail);
     const parsed = parseReply(action);
     if (typeof parsed === 'string') {
       return fail(
@@ -730,10 +784,24 @@ function normalizeAction(
         decide: () => ({ stallAfterBytes: after }),
       };
     }
+    case 'preset':
+    case 'blocklist': {
+      const preset = compilePresetAction(action, stage, fail);
+      const range = delay(action.delayMs, 'delayMs');
+      const info: FaultAction = { ...preset.info };
+      if (action.delayMs !== undefined) info.delayMs = action.delayMs;
+      const then = preset.close ? { then: 'close' as const } : {};
+      return {
+        info,
+        text: `${preset.text}${delayText(range)}`,
+        applies: preset.applies,
+        decide: (random, context) => withDelay({ reply: preset.reply(context), ...then }, range, random),
+      };
+    }
     default:
       return fail(
         '"action.type"',
-        `must be "reply", "disconnect", "close", "reset", "delay", "throttle" or "stall", got ${JSON.stringify((action as { type?: unknown }).type)}`,
+        `must be "reply", "disconnect", "close", "reset", "delay", "throttle", "stall", "preset" or "blocklist", got ${JSON.stringify((action as { type?: unknown }).type)}`,
       );
   }
 }

@@ -3,6 +3,7 @@ import { AUTH_MECHANISMS, type AuthMechanism, type AuthOptions, createAuthProvid
 import { type DelayOption, resolveDelays } from './delays.js';
 import { compileRule, type FaultRule } from './faults.js';
 import { DEFAULT_ACCEPT_RATIO, MODES, type Mode } from './modes.js';
+import { type Rejection, rejectionRules } from './presets/index.js';
 import { randomSeed } from './random.js';
 import { bounceCodes } from './replies.js';
 
@@ -11,6 +12,8 @@ export interface ListenerBehaviour {
   mode?: Mode;
   acceptRatio?: number;
   delay?: DelayOption;
+  /** Real-world rejections on this listener only (see `BehaviourOptions.rejections`). */
+  rejections?: Rejection[];
 }
 
 /** Listener names: `smtp` (plain, or `lmtp` with `lmtp: true`) and `smtps` (implicit TLS). */
@@ -43,6 +46,13 @@ export interface BehaviourOptions {
   headerSwitches?: boolean;
   /** Fault rules in force from the start (more can be added with `sink.faults.add`). */
   faults?: FaultRule[];
+  /**
+   * Real-world rejections in force from the start, added as fault rules after `faults`: provider
+   * presets by name (`'gmail.unknownUser'`, see `bounceReplies.providers`), with where and for whom
+   * (`{ preset: 'gmail.mailboxFull', recipient: 'full@test' }`), or blocklists answered as Postfix
+   * does (`{ list: 'zen.spamhaus.org', listed: ['192.0.2.0/24'] }`). No DNS query is made.
+   */
+  rejections?: Rejection[];
   /** Mode and delays per listener, over the sink-wide ones: `{ smtps: { mode: 'bounce' } }`. */
   listeners?: Partial<Record<ListenerName, ListenerBehaviour>>;
   /**
@@ -62,6 +72,7 @@ export const BEHAVIOUR_OPTIONS: readonly string[] = [
   'delay',
   'headerSwitches',
   'faults',
+  'rejections',
   'listeners',
   'auth',
   'requireAuth',
@@ -115,9 +126,9 @@ export function resolveBehaviour(
         throw new TypeError(`${WHERE} "listeners.${name}" must be an object { mode?, acceptRatio?, delay? }`);
       }
       for (const key of Object.keys(value)) {
-        if (!['mode', 'acceptRatio', 'delay'].includes(key)) {
+        if (!['mode', 'acceptRatio', 'delay', 'rejections'].includes(key)) {
           throw new TypeError(
-            `${WHERE} "listeners.${name}.${key}" is unknown (per listener: mode, acceptRatio, delay)`,
+            `${WHERE} "listeners.${name}.${key}" is unknown (per listener: mode, acceptRatio, delay, rejections)`,
           );
         }
       }
@@ -125,20 +136,23 @@ export function resolveBehaviour(
     }
   }
 
-  const faults = options.faults ?? [];
-  if (!Array.isArray(faults)) throw new TypeError(`${WHERE} "faults" must be an array of fault rules`);
+  const given = options.faults ?? [];
+  if (!Array.isArray(given)) throw new TypeError(`${WHERE} "faults" must be an array of fault rules`);
   const names = new Set<string>();
+  const extra = rejections(options);
+  const faults = [...given, ...extra.rules];
   faults.forEach((rule, i) => {
+    const field = i < given.length ? `faults[${i}]` : (extra.fields[i - given.length] as string);
     // Compiled once here only to check it: the sink compiles its own copy with live counters.
-    compileRule(rule, rule?.name ?? `faults[${i}]`, seed, `${WHERE} "faults[${i}]":`);
+    compileRule(rule, rule?.name ?? field, seed, `${WHERE} "${field}":`);
     if (rule.name !== undefined && names.has(rule.name)) {
-      throw new TypeError(`${WHERE} "faults[${i}]" reuses the name "${rule.name}": each rule needs its own`);
+      throw new TypeError(`${WHERE} "${field}" reuses the name "${rule.name}": each rule needs its own`);
     }
     if (rule.name !== undefined) names.add(rule.name);
   });
 
   const differs = (c: ListenerConfig): boolean => c.mode !== 'accept' || c.delays.size > 0;
-  const anyOption = ['mode', 'acceptRatio', 'seed', 'delay', 'faults', 'listeners'].some(
+  const anyOption = ['mode', 'acceptRatio', 'seed', 'delay', 'faults', 'rejections', 'listeners'].some(
     (key) => (options as Record<string, unknown>)[key] !== undefined,
   );
   const headerSwitches = options.headerSwitches ?? anyOption;
@@ -154,6 +168,24 @@ export function resolveBehaviour(
     auth: resolveAuth(options, context),
     configured: headerSwitches || differs(base) || [...listeners.values()].some(differs),
   };
+}
+
+/** The `rejections` options (sink-wide, then per listener) as fault rules with fresh names. */
+function rejections(options: BehaviourOptions): { rules: FaultRule[]; fields: string[] } {
+  const taken = new Set<string>();
+  for (const rule of options.faults ?? []) if (typeof rule?.name === 'string') taken.add(rule.name);
+  const rules: FaultRule[] = [];
+  const fields: string[] = [];
+  const add = (value: unknown, field: string, listener?: string): void => {
+    const added = rejectionRules(value, field, taken, listener) as FaultRule[];
+    rules.push(...added);
+    fields.push(...added.map((_, i) => `${field}[${i}]`));
+  };
+  if (options.rejections !== undefined) add(options.rejections, 'rejections');
+  for (const [name, value] of Object.entries(options.listeners ?? {})) {
+    if (value?.rejections !== undefined) add(value.rejections, `listeners.${name}.rejections`, name);
+  }
+  return { rules, fields };
 }
 
 function listenerConfig(

@@ -1,10 +1,12 @@
 import { type Reply, reply } from '../protocol/reply.js';
+import { BLOCKLIST_RESTRICTIONS, type BlocklistRestriction, DEFAULT_RBL_CODE, rblReply } from './presets/blocklists.js';
+import { PROVIDER_PRESETS, type ProviderPreset, type ProviderPresetName, providerPreset } from './presets/providers.js';
 
 /**
  * The black-hole MTA's bounce set with the RFC 3463 enhanced code that fits each, and the
  * RFC 5321 §4.2.2 text (RFC 1985 for 458, RFC 7504 for 521; 571 is the black-hole MTA's own).
  */
-export const bounceReplies: readonly Reply[] = [
+const bounceSet: readonly Reply[] = [
   reply(450, '4.2.1', 'Requested mail action not taken: mailbox unavailable'),
   reply(451, '4.3.0', 'Requested action aborted: local error in processing'),
   reply(452, '4.3.1', 'Requested action not taken: insufficient system storage'),
@@ -17,12 +19,60 @@ export const bounceReplies: readonly Reply[] = [
   reply(571, '5.7.1', 'Delivery not authorized, message refused'),
 ];
 
+/** The real-world rejections: the mailbox providers' documented replies and Postfix's blocklist reply. */
+export interface RejectionCatalogue {
+  /**
+   * The provider presets by name, each with code, enhanced code, text (with `{recipient}`,
+   * `{senderDomain}`, `{clientAddress}` placeholders), default stage and source link.
+   *
+   * @example bounceReplies.providers['gmail.unknownUser'].code // 550
+   */
+  readonly providers: { readonly [name in ProviderPresetName]: ProviderPreset };
+  /**
+   * Postfix's reply to a listed client (`default_rbl_reply`), as a blocklist rule sends it.
+   *
+   * @example replyToString(bounceReplies.blocklist('reject_rbl_client', 'zen.spamhaus.org', '192.0.2.1'))
+   * // '554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org'
+   */
+  blocklist(
+    restriction: BlocklistRestriction,
+    list: string,
+    what: string,
+    options?: { reason?: string; code?: number },
+  ): Reply;
+}
+
+/**
+ * The black-hole MTA's bounce set (what `mode: 'bounce'` picks from, RFC 5321 texts), and the
+ * catalogue of real-world rejections: `bounceReplies.providers` and `bounceReplies.blocklist(…)`.
+ *
+ * @example bounceReplies.providers['gmail.mailboxFull'] // { code: 452, enhanced: '4.2.2', text: "The recipient's inbox is out of storage space. …", … }
+ */
+export const bounceReplies: readonly Reply[] & RejectionCatalogue = Object.assign(bounceSet, {
+  providers: Object.freeze(
+    Object.fromEntries(Object.keys(PROVIDER_PRESETS).map((name) => [name, providerPreset(name) as ProviderPreset])),
+  ) as RejectionCatalogue['providers'],
+  blocklist: (
+    restriction: BlocklistRestriction,
+    list: string,
+    what: string,
+    options: { reason?: string; code?: number } = {},
+  ): Reply =>
+    rblReply(
+      options.code ?? DEFAULT_RBL_CODE,
+      BLOCKLIST_RESTRICTIONS[restriction].class,
+      what,
+      list.split('=')[0] as string,
+      options.reason ?? '',
+    ),
+});
+
 /** Codes of the bounce set, e.g. for documentation and validation messages. */
-export const bounceCodes: readonly number[] = bounceReplies.map((r) => r.code);
+export const bounceCodes: readonly number[] = bounceSet.map((r) => r.code);
 
 /** Enhanced code and text a fault reply gets when the rule only gives the code. */
 const standard = new Map<number, { enhanced: string; text: string }>([
-  ...bounceReplies.map((r) => [r.code, { enhanced: r.enhanced as string, text: r.text as string }] as const),
+  ...bounceSet.map((r) => [r.code, { enhanced: r.enhanced as string, text: r.text as string }] as const),
   [421, { enhanced: '4.3.0', text: 'Service not available, closing transmission channel' }],
   [454, { enhanced: '4.7.0', text: 'Temporary authentication failure' }],
   [535, { enhanced: '5.7.8', text: 'Authentication credentials invalid' }],

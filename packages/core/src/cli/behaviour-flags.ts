@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import type { DelayOption, DelayRange } from '../behaviour/delays.js';
+import type { DelayOption, DelayRange, StageName } from '../behaviour/delays.js';
 import { MAX_DELAY_MS, STAGE_NAMES, stageOf } from '../behaviour/delays.js';
 import { compileRule, type FaultRule, FaultRuleError, faultRule } from '../behaviour/faults.js';
 import { MODES, type Mode } from '../behaviour/modes.js';
+import { PRESET_FAULT_FORMS, presetShortForm } from '../behaviour/presets/index.js';
 import { parseDuration, UsageError } from './args.js';
 
 /**
@@ -135,6 +136,7 @@ export const FAULT_FORMS = [
   'greylist[:RETRY]',
   'disconnect[:STAGE]',
   'delay:STAGE:MS|MIN-MAX',
+  ...PRESET_FAULT_FORMS,
   'STAGE=ACTION',
   'a JSON rule',
 ];
@@ -226,7 +228,7 @@ function shortFault(value: string, fail: (what: string) => never): FaultRule {
     }
     case 'disconnect':
       if (rest !== undefined && stageOf(rest) === undefined) fail(`disconnect:STAGE: "${rest}" is not a stage`);
-      return faultRule.disconnect(rest as FaultRule['stage'] | undefined);
+      return faultRule.disconnect(rest as StageName | undefined);
     case 'delay': {
       const colon = rest?.indexOf(':') ?? -1;
       if (rest === undefined || colon < 0) return fail('delay needs a stage and a delay: delay:greeting:5s');
@@ -238,9 +240,11 @@ function shortFault(value: string, fail: (what: string) => never): FaultRule {
       } catch (error) {
         return fail((error as Error).message);
       }
-      return faultRule.delay(stage as FaultRule['stage'], ms);
+      return faultRule.delay(stage as StageName, ms);
     }
     default: {
+      const preset = presetShortForm(value);
+      if (preset !== undefined) return preset as FaultRule;
       const generic = /^([A-Za-z]+)=(.+)$/s.exec(value);
       if (generic !== null) return { stage: generic[1] as FaultRule['stage'], action: generic[2] as string };
       return fail(`${JSON.stringify(value)} is not a fault rule; ${forms}`);
