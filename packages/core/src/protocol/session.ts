@@ -275,12 +275,14 @@ export class SmtpSession {
       : replies.helo(this.options.hostname, printable(name, 255));
     // EHLO resets the session like RSET (RFC 5321 §4.1.4).
     this.resetTransaction();
+    // The policy deciding HELO sees the name being given (a HELO blocklist looks it up); a refusal keeps the old one.
+    const previous = this.heloName;
+    this.heloName = name;
     const final = this.respond('helo', proposed);
     if (final !== undefined && isPositive(final)) {
       this.greeted = true;
       this.esmtp = esmtp;
-      this.heloName = name;
-    }
+    } else this.heloName = previous;
   }
 
   private keywords(): string[] {

@@ -13,6 +13,8 @@ export interface ReplyClass {
   permanent: boolean;
   /** 4xx: the same request may succeed later. */
   transient: boolean;
+  /** RFC 3463 class (the first number: 2 success, 4 persistent transient failure, 5 permanent failure); absent without an enhanced code. */
+  class?: number;
   /** RFC 3463 subject (the middle number), e.g. `1` for 5.1.1; absent without an enhanced code. */
   subject?: number;
   /** RFC 3463 §3 name of the subject: `Addressing Status`, `Mailbox Status`, … `Security or Policy Status`. */
@@ -94,8 +96,9 @@ const REPLY_LINE = /^\s*([2-5]\d\d)(?:[ -]+([245]\.\d{1,3}\.\d{1,3})(?=\s|$))?/;
 /**
  * Classifies a reply: permanent or transient, and its RFC 3463 subject and detail. Takes a reply
  * object, a recorded reply (`record.reply`, `record.rejectedRecipients[i].reply`) or a reply line
- * as a client reports it (nodemailer's `error.response`). When the reply has an enhanced code, its
- * class decides; without one, the first digit of the code does.
+ * as a client reports it (nodemailer's `error.response`). The reply code's first digit says
+ * permanent or transient (what a client acts on); the enhanced code, when there is one, gives the
+ * subject and detail.
  *
  * @example expect(classifyReply(error.response)).toMatchObject({ permanent: true, subject: 1, detail: 1 });
  */
@@ -119,8 +122,9 @@ export function classifyReply(reply: Reply | { code: number; enhanced?: string }
   }
   if (code < 200 || code > 599) throw new RangeError(`classifyReply: reply code ${code} is not from 200 to 599`);
   const parts = enhanced?.split('.').map(Number);
-  const classDigit = parts?.[0] ?? Math.floor(code / 100);
-  // RFC 3463 §2: the class of the enhanced code is the authority on success, transient or permanent.
+  // The reply code decides what the client does (RFC 5321 §4.2.1): a provider's "421 5.7.32" is
+  // still a transient refusal, whatever class its enhanced code claims.
+  const classDigit = Math.floor(code / 100);
   const kind: ReplyClass['kind'] =
     classDigit === 2 ? 'success' : classDigit === 4 ? 'transient' : classDigit === 5 ? 'permanent' : 'intermediate';
   const out: ReplyClass = {
@@ -131,7 +135,8 @@ export function classifyReply(reply: Reply | { code: number; enhanced?: string }
     transient: kind === 'transient',
   };
   if (parts !== undefined) {
-    const [, subject, detail] = parts as [number, number, number];
+    const [statusClass, subject, detail] = parts as [number, number, number];
+    out.class = statusClass;
     out.subject = subject;
     const subjectName = SUBJECTS[subject];
     if (subjectName !== undefined) out.subjectName = subjectName;

@@ -61,7 +61,7 @@ export interface Transaction {
 export interface StageContext {
   stage: Stage;
   connection: ConnectionInfo;
-  /** HELO/EHLO/LHLO argument, once given. */
+  /** HELO/EHLO/LHLO argument, once given (at stage `helo`, the one being given). */
   heloName: string | undefined;
   tls: TlsInfo | undefined;
   /** Authenticated user, once AUTH succeeded. */
