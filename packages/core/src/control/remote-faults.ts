@@ -13,6 +13,7 @@ import {
   type GreylistOptions,
 } from '../behaviour/faults.js';
 import type { AddressPattern } from '../behaviour/patterns.js';
+import type { BlocklistOptions, PresetRuleOptions, ProviderPresetName } from '../behaviour/presets/index.js';
 import { type ApiClient, RemoteError } from './api-client.js';
 
 /**
@@ -161,6 +162,24 @@ export class RemoteFaultRules {
     options?: { times?: number; match?: FaultMatch },
   ): Promise<RemoteFaultHandle> {
     return this.add(faultRule.delay(stage, ms, options));
+  }
+
+  /**
+   * Replies as a large mailbox provider does (see `bounceReplies.providers`).
+   *
+   * @example await remote.faults.preset('gmail.unknownUser', { recipient: '*@gone.test' });
+   */
+  preset(preset: ProviderPresetName, options?: PresetRuleOptions): Promise<RemoteFaultHandle> {
+    return this.add(faultRule.preset(preset, options));
+  }
+
+  /**
+   * Acts as if the client (or its HELO name, sender or recipient domain) were on a blocklist, with Postfix's reply.
+   *
+   * @example await remote.faults.blocklist({ list: 'zen.spamhaus.org', listed: 'all' });
+   */
+  blocklist(blocklist: BlocklistOptions, options?: PresetRuleOptions): Promise<RemoteFaultHandle> {
+    return this.add(faultRule.blocklist(blocklist, options));
   }
 }
 
