@@ -33,6 +33,15 @@ describe('testEnvironment: @mailhole/jest/environment (CommonJS tests)', () => {
   });
 });
 
+describe('testEnvironmentOptions.mailhole with rejection presets', () => {
+  it('answers as the config and the docblock say: a provider preset and a Postfix blocklist', async () => {
+    const run = await runJest('rejections');
+    expect(run.report.numFailedTests, run.output).toBe(0);
+    expect(run.report.numPassedTests).toBe(2);
+    expect(run.code).toBe(0);
+  }, 150_000);
+});
+
 describe('testEnvironmentOptions.mailhole with a bad option', () => {
   it('fails the suites with a message naming the config key and the option', async () => {
     const run = await runJest('environment', ['--testEnvironmentOptions', '{"mailhole":{"tls":"tcp"}}']);

@@ -57,4 +57,11 @@ describe(`the fixtures, run by ${runner.label}`, { timeout: 180_000 }, () => {
     expect(report.numPassedTests).toBe(4);
     expect(code).toBe(0);
   });
+
+  it('takes rejection presets and blocklists from the config and test.override', async () => {
+    const { code, output, report } = await runExample('rejections');
+    expect(report.numFailedTests, output).toBe(0);
+    expect(report.numPassedTests).toBe(2);
+    expect(code).toBe(0);
+  });
 });
