@@ -72,8 +72,15 @@ Faults (repeatable; rules can also be added and removed at run time: POST /api/f
                                                                 passes (after RETRY, e.g. 30s)
                               disconnect[:STAGE]                421 and close, once, at STAGE (message)
                               delay:STAGE:DELAY                 delay STAGE's reply, e.g. delay:rcpt:0-200
+                              PRESET[:RECIPIENT]                a provider's documented reply, e.g.
+                                                                gmail.unknownUser:*@gone.test (README)
+                              rbl:LIST[:CIDR,...]               Postfix reject_rbl_client reply (554 5.7.1)
+                                                                for listed client IPs (default all)
+                              rhsbl-sender|rhsbl-recipient|rhsbl-helo:LIST[:DOMAIN,...]
+                                                                the reject_rhsbl_* reply for listed domains
                               STAGE=ACTION                      e.g. 'rcpt=550 5.1.1 No such user',
-                                                                message=451, greeting=disconnect
+                                                                message=451, greeting=disconnect,
+                                                                mail=gmail.spam
                             stages: greeting, helo, starttls, auth, mail, rcpt, data, message, rset, quit
                             With --workers each worker holds its own copy of the rules.
 
