@@ -64,9 +64,13 @@ export function rblReply(code: number, rblClass: string, what: string, domain: s
   return reply(code, enhanced, printable(text).slice(0, 500));
 }
 
-/** Postfix's printable(): anything but printable ASCII becomes a space (smtpd_check_reject). */
+/**
+ * Postfix's printable() as smtpd_check_reject calls it: control characters become spaces, so text
+ * from a TXT record can never end the reply line; UTF-8 stays, as with Postfix's default smtputf8_enable.
+ */
 function printable(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, ' ');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ');
 }
 
 /** The stages at which each restriction's name is known (Postfix evaluates a restriction in a later list too). */
