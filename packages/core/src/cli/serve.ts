@@ -474,7 +474,7 @@ function describeBehaviour(info: Omit<SinkInfo, 'apiUrl'>, options: StartOptions
     parts.push(`AUTH ${o.auth} (${who})`);
   }
   if (o.lenient) parts.push('lenient');
-  const faults = options.faults?.length ?? 0;
+  const faults = (options.faults?.length ?? 0) + (options.rejections?.length ?? 0);
   if (faults > 0) parts.push(`${faults} fault rule(s)`);
   return parts.join(', ');
 }

@@ -44,7 +44,7 @@ const gsmtp = (text: string): string => `${text} - gsmtp`;
  * publishes no reply text for are left out rather than made up (see the README's preset table).
  */
 export const PROVIDER_PRESETS = {
-  /** Gmail: no such mailbox (permanent). Source: {@link GOOGLE}. */
+  /** Gmail: no such mailbox (permanent). Source: https://support.google.com/a/answer/3726730 */
   'gmail.unknownUser': {
     provider: 'Gmail',
     case: 'unknown user',
@@ -56,7 +56,7 @@ export const PROVIDER_PRESETS = {
     stage: 'rcpt',
     source: GOOGLE,
   },
-  /** Gmail: the recipient's storage is full (transient). Source: {@link GOOGLE}. */
+  /** Gmail: the recipient's storage is full (transient). Source: https://support.google.com/a/answer/3726730 */
   'gmail.mailboxFull': {
     provider: 'Gmail',
     case: 'mailbox full',
@@ -68,7 +68,7 @@ export const PROVIDER_PRESETS = {
     stage: 'rcpt',
     source: GOOGLE,
   },
-  /** Gmail: storage full and the account inactive (permanent over quota). Source: {@link GOOGLE}. */
+  /** Gmail: storage full and the account inactive (permanent over quota). Source: https://support.google.com/a/answer/3726730 */
   'gmail.overQuota': {
     provider: 'Gmail',
     case: 'over quota',
@@ -80,7 +80,7 @@ export const PROVIDER_PRESETS = {
     stage: 'rcpt',
     source: GOOGLE,
   },
-  /** Gmail: the recipient receives mail too quickly (rate limited, transient). Source: {@link GOOGLE}. */
+  /** Gmail: the recipient receives mail too quickly (rate limited, transient). Source: https://support.google.com/a/answer/3726730 */
   'gmail.rateLimited': {
     provider: 'Gmail',
     case: 'rate limited',
@@ -92,7 +92,7 @@ export const PROVIDER_PRESETS = {
     stage: 'rcpt',
     source: GOOGLE,
   },
-  /** Gmail: server busy, the connection closes (421, transient). Source: {@link GOOGLE}. */
+  /** Gmail: server busy, the connection closes (421, transient). Source: https://support.google.com/a/answer/3726730 */
   'gmail.tryAgainLater': {
     provider: 'Gmail',
     case: 'try again later',
@@ -102,7 +102,7 @@ export const PROVIDER_PRESETS = {
     stage: 'connect',
     source: GOOGLE,
   },
-  /** Gmail: message too large (permanent). Source: {@link GOOGLE}. */
+  /** Gmail: message too large (permanent). Source: https://support.google.com/a/answer/3726730 */
   'gmail.messageTooLarge': {
     provider: 'Gmail',
     case: 'message too large',
@@ -114,7 +114,7 @@ export const PROVIDER_PRESETS = {
     stage: 'message',
     source: GOOGLE,
   },
-  /** Gmail: SPF hard fail (`-all`) for the `MAIL FROM` domain. Source: {@link GOOGLE}. */
+  /** Gmail: SPF hard fail (`-all`) for the `MAIL FROM` domain. Source: https://support.google.com/a/answer/3726730 */
   'gmail.spfFailed': {
     provider: 'Gmail',
     case: 'SPF rejection',
@@ -126,7 +126,7 @@ export const PROVIDER_PRESETS = {
     stage: 'message',
     source: GOOGLE,
   },
-  /** Gmail: DKIM did not pass (bulk sender requirement). Source: {@link GOOGLE}. */
+  /** Gmail: DKIM did not pass (bulk sender requirement). Source: https://support.google.com/a/answer/3726730 */
   'gmail.dkimFailed': {
     provider: 'Gmail',
     case: 'DKIM rejection',
@@ -138,7 +138,7 @@ export const PROVIDER_PRESETS = {
     stage: 'message',
     source: GOOGLE,
   },
-  /** Gmail: DMARC policy of the sender's domain (here: the `MAIL FROM` domain). Source: {@link GOOGLE}. */
+  /** Gmail: DMARC policy of the sender's domain (here: the `MAIL FROM` domain). Source: https://support.google.com/a/answer/3726730 */
   'gmail.dmarcRejected': {
     provider: 'Gmail',
     case: 'DMARC rejection',
@@ -150,7 +150,7 @@ export const PROVIDER_PRESETS = {
     stage: 'message',
     source: GOOGLE,
   },
-  /** Gmail: neither SPF nor DKIM passed. Source: {@link GOOGLE}. */
+  /** Gmail: neither SPF nor DKIM passed. Source: https://support.google.com/a/answer/3726730 */
   'gmail.unauthenticated': {
     provider: 'Gmail',
     case: 'SPF and DKIM rejection',
@@ -162,7 +162,7 @@ export const PROVIDER_PRESETS = {
     stage: 'message',
     source: GOOGLE,
   },
-  /** Gmail: blocked as likely spam. Source: {@link GOOGLE}. */
+  /** Gmail: blocked as likely spam. Source: https://support.google.com/a/answer/3726730 */
   'gmail.spam': {
     provider: 'Gmail',
     case: 'blocked as spam',
@@ -174,7 +174,7 @@ export const PROVIDER_PRESETS = {
     stage: 'message',
     source: GOOGLE,
   },
-  /** Gmail: the recipient's domain requires TLS; 421 closes the connection. Source: {@link GOOGLE}. */
+  /** Gmail: the recipient's domain requires TLS; 421 closes the connection. Source: https://support.google.com/a/answer/3726730 */
   'gmail.tlsRequired': {
     provider: 'Gmail',
     case: 'TLS required',
@@ -189,7 +189,7 @@ export const PROVIDER_PRESETS = {
 
   /**
    * Exchange Online: recipient not found by SMTP address lookup. The table gives 5.1.10 and its text;
-   * the 550 is from the linked article "Fix email delivery issues for error code 550 5.1.10". Source: {@link EXCHANGE}.
+   * the 550 is from the linked article "Fix email delivery issues for error code 550 5.1.10". Source: https://learn.microsoft.com/en-us/troubleshoot/exchange/email-delivery/ndr/non-delivery-reports-in-exchange-online
    */
   'microsoft.unknownUser': {
     provider: 'Microsoft 365',
@@ -200,7 +200,7 @@ export const PROVIDER_PRESETS = {
     stage: 'rcpt',
     source: EXCHANGE,
   },
-  /** Exchange Online: the recipient mailbox is throttled, receiving too much too quickly. Source: {@link EXCHANGE}. */
+  /** Exchange Online: the recipient mailbox is throttled, receiving too much too quickly. Source: https://learn.microsoft.com/en-us/troubleshoot/exchange/email-delivery/ndr/non-delivery-reports-in-exchange-online */
   'microsoft.rateLimited': {
     provider: 'Microsoft 365',
     case: 'rate limited',
@@ -212,7 +212,7 @@ export const PROVIDER_PRESETS = {
   },
   /**
    * Exchange Online: sending temporarily restricted (4.7.500-699); the 451 is from the linked article
-   * "Fix email delivery issues for error code 451 4.7.500-699 (ASxxx)". Source: {@link EXCHANGE}.
+   * fix-error-code-451-4-7-500-699-asxxx-in-exchange-online. Source: https://learn.microsoft.com/en-us/troubleshoot/exchange/email-delivery/ndr/non-delivery-reports-in-exchange-online
    */
   'microsoft.tryAgainLater': {
     provider: 'Microsoft 365',
@@ -223,7 +223,7 @@ export const PROVIDER_PRESETS = {
     stage: 'rcpt',
     source: EXCHANGE,
   },
-  /** Outlook.com / Hotmail: the recipient was not found by SMTP address lookup. Source: {@link EXCHANGE}. */
+  /** Outlook.com / Hotmail: the recipient was not found by SMTP address lookup. Source: https://learn.microsoft.com/en-us/troubleshoot/exchange/email-delivery/ndr/non-delivery-reports-in-exchange-online */
   'outlook.unknownUser': {
     provider: 'Outlook.com',
     case: 'unknown user',
@@ -235,7 +235,7 @@ export const PROVIDER_PRESETS = {
   },
   /**
    * Outlook.com: a high-volume sender without SPF, DKIM and DMARC (`[SendingDomain]` is the `MAIL FROM`
-   * domain here). Source: {@link OUTLOOK_POLICIES}.
+   * domain here). Source: https://postmaster.live.com/pm/policies.aspx
    */
   'outlook.unauthenticated': {
     provider: 'Outlook.com',
@@ -249,7 +249,7 @@ export const PROVIDER_PRESETS = {
 
   /**
    * Yahoo: the failure notice example on the Sender Hub's error code page (no enhanced code; the
-   * mta host name is the example's). Source: {@link YAHOO_CODES}.
+   * mta host name is the example's). Source: https://senders.yahooinc.com/smtp-error-codes/
    */
   'yahoo.unknownUser': {
     provider: 'Yahoo',
@@ -259,7 +259,7 @@ export const PROVIDER_PRESETS = {
     stage: 'message',
     source: YAHOO_CODES,
   },
-  /** Yahoo: deferred for the sending IP's traffic or complaints (4xx, but retrying soon will not help). Source: {@link YAHOO_TS03}. */
+  /** Yahoo: deferred for the sending IP's traffic or complaints (4xx, but retrying soon will not help). Source: http://help.yahoo.com/kb/index?page=content&y=PROD_MAIL_MOBILE&locale=en_US&id=SLN3436 */
   'yahoo.deferred': {
     provider: 'Yahoo',
     case: 'rate limited / try again later',
