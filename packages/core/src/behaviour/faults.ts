@@ -481,7 +481,7 @@ export function compileRule(rule: FaultRule, name: string, seed: number, where: 
   const random = streamFor(seed, `fault:${name}`);
   const match = compileMatch(rule.match ?? {}, stage, random, fail);
   const action = normalizeAction(rule.action, stage, fail);
-  const applies = action.applies ?? (() => true);
+  const applies = action.applies;
   const info: Omit<FaultRuleInfo, 'fired' | 'remaining'> = { name, stage, match: match.info, action: action.info };
   if (times !== undefined) info.times = times;
   return {
@@ -490,7 +490,7 @@ export function compileRule(rule: FaultRule, name: string, seed: number, where: 
     info,
     needsHeaders: match.needsHeaders,
     // A blocklist fires for listed sessions only: they alone count towards nth and first.
-    matches: action.applies === undefined ? match.test : (c) => applies(c) && match.test(c),
+    matches: applies === undefined ? match.test : (c) => applies(c) && match.test(c),
     act: (context) => action.decide(random, context),
     actionText: action.text,
     fired: 0,
