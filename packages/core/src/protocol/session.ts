@@ -57,6 +57,11 @@ const HTTP_VERBS = new Set(['GET', 'POST', 'PUT', 'HEAD', 'CONNECT', 'OPTIONS', 
 const UNIMPLEMENTED = new Set(['EXPN', 'TURN', 'ETRN', 'ATRN', 'SEND', 'SOML', 'SAML']);
 /** Commands allowed before STARTTLS when TLS is required (issue #3, RFC 3207 §4). */
 const BEFORE_TLS = new Set(['EHLO', 'HELO', 'LHLO', 'STARTTLS', 'NOOP', 'RSET', 'QUIT']);
+/**
+ * Commands refused with `530 5.7.0` before AUTH when it is required (RFC 4954 §6), whatever the
+ * strictness: lenient mode lets RCPT open a transaction without MAIL, so MAIL alone is no gate.
+ */
+const NEED_AUTH = new Set(['MAIL', 'RCPT', 'DATA', 'BDAT']);
 
 /**
  * One SMTP (or LMTP) session as a pure state machine: bytes go in through `feed`, and what the
@@ -218,6 +223,11 @@ export class SmtpSession {
       if (verb === 'BDAT') return this.bdat(args, { reply: replies.tlsRequired, invalid: false });
       return this.refuse(verb, replies.tlsRequired);
     }
+    if (this.options.auth?.required && this.user === undefined && NEED_AUTH.has(verb)) {
+      // A refused BDAT still announces its octets: they are read past, never counted as a message.
+      if (verb === 'BDAT') return this.bdat(args, { reply: replies.authRequired, invalid: false });
+      return this.refuse(verb, replies.authRequired);
+    }
     switch (verb) {
       case 'EHLO':
       case 'HELO':
@@ -311,7 +321,6 @@ export class SmtpSession {
       if (!this.options.lenient) return this.invalid('MAIL', replies.nestedMail);
       this.resetTransaction();
     }
-    if (this.options.auth?.required && this.user === undefined) return this.refuse('MAIL', replies.authRequired);
     if (args.slice(0, 5).toUpperCase() !== 'FROM:') {
       return this.invalid('MAIL', replies.syntax('MAIL FROM:<address> [parameters]'));
     }
