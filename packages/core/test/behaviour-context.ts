@@ -19,6 +19,7 @@ export function stageContext(
           sender: options.sender,
           recipients: (options.recipients ?? []).map((address) => ({ address })),
           rejectedRecipients: [],
+          rejectedRecipientsOmitted: 0,
           body: '7BIT',
           smtputf8: false,
           size: 0,

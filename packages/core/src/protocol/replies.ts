@@ -118,7 +118,11 @@ export const replies = {
   tooManyConnections: (limit: number): Reply =>
     reply(421, '4.7.0', `Too many connections: the limit is ${limit} (option maxConnections)`),
   tooManyErrors: (limit: number): Reply =>
-    reply(421, '4.7.0', `Too many invalid commands (${limit}): closing the connection (option maxInvalidCommands)`),
+    reply(
+      421,
+      '4.7.0',
+      `Too many errors (${limit} invalid or refused commands): closing the connection (option maxInvalidCommands)`,
+    ),
   chunkLost: reply(421, '4.5.0', 'Cannot find the end of a BDAT chunk without a valid size: closing the connection'),
   shuttingDown: reply(421, '4.3.2', 'Sink is closing: service not available'),
 } as const;

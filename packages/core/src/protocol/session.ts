@@ -30,7 +30,14 @@ export interface SessionOptions {
   maxCommandLineLength: number;
   maxDataLineLength: number;
   maxRecipients: number;
+  /** Refused recipients kept per transaction (with their replies); the rest are only counted. */
+  maxRejectedRecipients: number;
+  /** Errors (invalid or refused commands) before `421 4.7.0` closes the session (Postfix's hard error limit). */
   maxInvalidCommands: number;
+  /** Errors after which each further error reply waits `errorDelay` ms (Postfix's soft error limit). */
+  softErrorLimit: number;
+  /** Milliseconds each error reply waits once `softErrorLimit` is reached; 0 = no wait. */
+  errorDelay: number;
   /** STARTTLS is offered (the connection can upgrade). */
   starttls: boolean;
   requireTls: boolean;
@@ -45,7 +52,7 @@ export interface SessionOptions {
 
 type Mode = 'command' | 'data' | 'bdat' | 'auth' | 'tls' | 'closed';
 
-/** Why the BDAT chunk being read will be refused once its octets are in; `invalid` counts toward maxInvalidCommands. */
+/** Why the BDAT chunk being read will be refused once its octets are in; `invalid` counts as an error (maxInvalidCommands). */
 interface ChunkRefusal {
   reply: Reply;
   invalid: boolean;
@@ -81,7 +88,10 @@ export class SmtpSession {
   private tls: TlsInfo | undefined;
   private user: string | undefined;
   private transaction: Transaction | undefined;
-  private invalidCommands = 0;
+  /** Errors since the session began or since its last accepted message (Postfix counts the same way). */
+  private errors = 0;
+  /** RCPTs refused for maxRecipients in this transaction: past as many again, each counts as an error. */
+  private overshoot = 0;
   private refusedAll = false;
 
   // DATA and BDAT state.
@@ -220,13 +230,13 @@ export class SmtpSession {
       return this.invalid(verb, replies.noService);
     }
     if (this.options.requireTls && this.tls === undefined && !BEFORE_TLS.has(verb) && isKnownVerb(verb)) {
-      if (verb === 'BDAT') return this.bdat(args, { reply: replies.tlsRequired, invalid: false });
-      return this.refuse(verb, replies.tlsRequired);
+      if (verb === 'BDAT') return this.bdat(args, { reply: replies.tlsRequired, invalid: true });
+      return this.error(verb, replies.tlsRequired);
     }
     if (this.options.auth?.required && this.user === undefined && NEED_AUTH.has(verb)) {
       // A refused BDAT still announces its octets: they are read past, never counted as a message.
-      if (verb === 'BDAT') return this.bdat(args, { reply: replies.authRequired, invalid: false });
-      return this.refuse(verb, replies.authRequired);
+      if (verb === 'BDAT') return this.bdat(args, { reply: replies.authRequired, invalid: true });
+      return this.error(verb, replies.authRequired);
     }
     switch (verb) {
       case 'EHLO':
@@ -333,6 +343,7 @@ export class SmtpSession {
       sender: parsed.path.address,
       recipients: [],
       rejectedRecipients: [],
+      rejectedRecipientsOmitted: 0,
       body: '7BIT',
       smtputf8: false,
       size: 0,
@@ -404,7 +415,15 @@ export class SmtpSession {
     if (!this.greeted && !this.options.lenient) return this.invalid('RCPT', replies.heloFirst);
     if (this.transaction === undefined) {
       if (!this.options.lenient) return this.invalid('RCPT', replies.mailFirst);
-      this.transaction = { sender: '', recipients: [], rejectedRecipients: [], body: '7BIT', smtputf8: false, size: 0 };
+      this.transaction = {
+        sender: '',
+        recipients: [],
+        rejectedRecipients: [],
+        rejectedRecipientsOmitted: 0,
+        body: '7BIT',
+        smtputf8: false,
+        size: 0,
+      };
       this.observer.transactionStarted(this.transaction, this.connection);
     }
     const tx = this.transaction;
@@ -441,16 +460,25 @@ export class SmtpSession {
     }
     if (tx.recipients.length >= this.options.maxRecipients) {
       const refusal = replies.tooManyRecipients(this.options.maxRecipients);
-      tx.rejectedRecipients.push({ address, reply: refusal });
+      this.rejectRecipient(tx, address, refusal);
       this.observer.recipient(address, false, refusal, this.connection);
+      // RFC 5321 §4.5.3.1.10 wants a client to retry the rest later: that many again are its due
+      // (Postfix's smtpd_recipient_overshoot_limit); beyond them, a flood is an error each.
+      if (++this.overshoot > this.options.maxRecipients) return this.error('RCPT', refusal);
       return this.refuse('RCPT', refusal);
     }
     const final = this.respond('rcpt', replies.recipientOk, address);
     if (final === undefined) return;
     const accepted = isPositive(final);
     if (accepted) tx.recipients.push(recipient);
-    else tx.rejectedRecipients.push({ address, reply: final });
+    else this.rejectRecipient(tx, address, final);
     this.observer.recipient(address, accepted, final, this.connection);
+  }
+
+  /** Keeps the first `maxRejectedRecipients` refusals with their replies and counts the rest. */
+  private rejectRecipient(tx: Transaction, address: string, reply: Reply): void {
+    if (tx.rejectedRecipients.length < this.options.maxRejectedRecipients) tx.rejectedRecipients.push({ address, reply });
+    else tx.rejectedRecipientsOmitted++;
   }
 
   private dataCommand(args: string): void {
@@ -479,7 +507,9 @@ export class SmtpSession {
     if (tx === undefined) return replies.mailFirst;
     // LMTP answers a message once per recipient: with none, the client would wait for replies that never come.
     if (tx.recipients.length === 0 && (!this.options.lenient || this.options.lmtp)) {
-      return tx.rejectedRecipients.length > 0 ? replies.noValidRecipients : replies.rcptFirst;
+      return tx.rejectedRecipients.length > 0 || tx.rejectedRecipientsOmitted > 0
+        ? replies.noValidRecipients
+        : replies.rcptFirst;
     }
     return undefined;
   }
@@ -620,6 +650,7 @@ export class SmtpSession {
           : tx.recipients.map((r) => r.address),
         recipientDetails: tx.recipients,
         rejectedRecipients: tx.rejectedRecipients,
+        rejectedRecipientsOmitted: tx.rejectedRecipientsOmitted,
         size: tx.size,
         body: tx.body,
         smtputf8: tx.smtputf8,
@@ -667,6 +698,7 @@ export class SmtpSession {
         const anyAccepted = results.some((r) => isPositive(r.reply));
         last.delivery = build(last.reply, anyAccepted, results);
         if (!anyAccepted) this.observer.refused(via, last.reply, this.connection);
+        else this.errors = 0;
       }
       this.resetTransaction();
       if (!dropped) this.after(then);
@@ -678,6 +710,8 @@ export class SmtpSession {
     if (decided === undefined) return;
     const delivery = build(decided.reply, isPositive(decided.reply));
     if (!delivery.accepted) this.observer.refused(via, decided.reply, this.connection);
+    // Postfix's error limits count "errors without delivering mail": a delivered message starts over.
+    else this.errors = 0;
     this.output.push({ type: 'reply', reply: decided.reply, delivery });
     this.after(decided.then);
   }
@@ -847,17 +881,30 @@ export class SmtpSession {
     this.output.push({ type: 'reply', reply });
   }
 
-  /** An unknown, malformed or out-of-sequence command: counted toward `maxInvalidCommands`. */
+  /** An unknown, malformed or out-of-sequence command: an error (see `error`). */
   private invalid(command: string, reply: Reply): void {
-    this.refuse(command, reply);
-    this.invalidCommands++;
-    if (this.invalidCommands >= this.options.maxInvalidCommands) {
-      this.terminate(replies.tooManyErrors(this.options.maxInvalidCommands));
+    this.error(command, reply);
+  }
+
+  /**
+   * A command refused because of the client (bad syntax or sequence, a gate such as requireAuth, a
+   * recipient flood), not because a behaviour chose to refuse it. Postfix's soft and hard error
+   * limits: past `softErrorLimit` each such reply waits `errorDelay` ms, at `maxInvalidCommands`
+   * the session ends with `421 4.7.0`.
+   */
+  private error(command: string, reply: Reply): void {
+    this.errors++;
+    const { softErrorLimit, errorDelay, maxInvalidCommands } = this.options;
+    if (this.errors > softErrorLimit && errorDelay > 0 && this.errors < maxInvalidCommands) {
+      this.output.push({ type: 'delay', ms: errorDelay });
     }
+    this.refuse(command, reply);
+    if (this.errors >= maxInvalidCommands) this.terminate(replies.tooManyErrors(maxInvalidCommands));
   }
 
   private resetTransaction(): void {
     this.transaction = undefined;
+    this.overshoot = 0;
     this.data = undefined;
     this.writer = undefined;
     this.headers = undefined;

@@ -44,8 +44,10 @@ export interface Transaction {
   /** Reverse-path: `''` for the null sender `<>`. */
   sender: string;
   recipients: Recipient[];
-  /** Recipients the sink refused, with the reply each got. */
+  /** Recipients the sink refused, with the reply each got: the first `maxRejectedRecipients`. */
   rejectedRecipients: Array<{ address: string; reply: Reply }>;
+  /** Refused recipients beyond `maxRejectedRecipients`: counted, not kept. */
+  rejectedRecipientsOmitted: number;
   body: BodyType;
   smtputf8: boolean;
   /** SIZE declared on MAIL FROM, when given. */
@@ -138,6 +140,8 @@ export interface Delivery {
   recipients: string[];
   recipientDetails: Recipient[];
   rejectedRecipients: Array<{ address: string; reply: Reply }>;
+  /** Refused recipients beyond `maxRejectedRecipients`: counted, not kept. */
+  rejectedRecipientsOmitted: number;
   /** Message octets after dot-unstuffing. */
   size: number;
   body: BodyType;

@@ -25,7 +25,10 @@ export interface DeliveryRecord {
   sender: string;
   /** Accepted envelope recipients (`RCPT TO`), BCC included. */
   recipients: string[];
+  /** Refused recipients with their replies: the first `maxRejectedRecipients` of the transaction. */
   rejectedRecipients: Array<{ address: string; reply: ReplyRecord }>;
+  /** Refused recipients beyond `maxRejectedRecipients` (present only when some were left out). */
+  rejectedRecipientsOmitted?: number;
   /** Message octets after dot-unstuffing. */
   size: number;
   body: BodyType;
@@ -87,6 +90,7 @@ export function toDeliveryRecord(delivery: Delivery, seq: number): DeliveryRecor
     time: delivery.time,
     faults: delivery.faults,
   };
+  if (delivery.rejectedRecipientsOmitted > 0) record.rejectedRecipientsOmitted = delivery.rejectedRecipientsOmitted;
   if (delivery.envid !== undefined) record.envid = delivery.envid;
   if (delivery.ret !== undefined) record.ret = delivery.ret;
   if (delivery.recipientDetails.some((r) => r.notify !== undefined || r.orcpt !== undefined)) {

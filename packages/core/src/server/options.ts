@@ -60,8 +60,18 @@ export interface SinkOptions extends BehaviourOptions {
   maxCommandLineLength?: number;
   /** Longest message text line in octets, CRLF included; 0 = no limit. Default 1000 (RFC 5321 §4.5.3.1.6). */
   maxDataLineLength?: number;
-  /** Unknown or invalid commands before the session is closed with 421. Default 20. */
+  /**
+   * Errors before the session is closed with `421 4.7.0` (Postfix's `smtpd_hard_error_limit`): unknown,
+   * malformed or out-of-order commands, commands refused by requireAuth or requireTls, and recipients
+   * past `maxRecipients` once they outnumber it. A message accepted starts the count over. Default 20.
+   */
   maxInvalidCommands?: number;
+  /** Errors after which each further error reply waits `errorDelay` ms (Postfix's `smtpd_soft_error_limit`). Default 10. */
+  softErrorLimit?: number;
+  /** Milliseconds each error reply waits past `softErrorLimit`, slowing a flood; 0 = no wait. Default 100. */
+  errorDelay?: number;
+  /** Refused recipients kept (with their replies) per transaction and record; the rest are counted in `rejectedRecipientsOmitted`. Default 100. */
+  maxRejectedRecipients?: number;
   /** Accept commands out of order (MAIL before EHLO, RCPT before MAIL), like the black-hole MTA. Default false. */
   lenient?: boolean;
   /** Speak LMTP (RFC 2033) instead of SMTP on the plain listener. Default false. */
@@ -97,6 +107,9 @@ export interface ResolvedOptions {
   maxCommandLineLength: number;
   maxDataLineLength: number;
   maxInvalidCommands: number;
+  softErrorLimit: number;
+  errorDelay: number;
+  maxRejectedRecipients: number;
   lenient: boolean;
   lmtp: boolean;
   capture: CaptureLevel;
@@ -127,6 +140,9 @@ const KNOWN = new Set([
   'maxCommandLineLength',
   'maxDataLineLength',
   'maxInvalidCommands',
+  'softErrorLimit',
+  'errorDelay',
+  'maxRejectedRecipients',
   'lenient',
   'lmtp',
   'capture',
@@ -210,6 +226,9 @@ export function resolveOptions(options: SinkOptions = {}, extraKeys: ReadonlySet
     maxCommandLineLength: int(options.maxCommandLineLength, 'maxCommandLineLength', 2048, 512),
     maxDataLineLength: int(options.maxDataLineLength, 'maxDataLineLength', 1000, 0),
     maxInvalidCommands: int(options.maxInvalidCommands, 'maxInvalidCommands', 20, 1),
+    softErrorLimit: int(options.softErrorLimit, 'softErrorLimit', 10, 0),
+    errorDelay: int(options.errorDelay, 'errorDelay', 100, 0),
+    maxRejectedRecipients: int(options.maxRejectedRecipients, 'maxRejectedRecipients', 100, 0),
     lenient: bool(options.lenient, 'lenient', false),
     lmtp: bool(options.lmtp, 'lmtp', false),
     capture,
