@@ -3,8 +3,7 @@ import { formatReply, reply } from '../src/protocol/reply.js';
 import type { AuthProvider, StagePolicy } from '../src/protocol/types.js';
 import { Client, codes, deliveries, replies, types } from './protocol-harness.js';
 
-const rcpts = (n: number, from = 0) =>
-  Array.from({ length: n }, (_, i) => `RCPT TO:<r${from + i}@x.org>\r\n`).join('');
+const rcpts = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `RCPT TO:<r${from + i}@x.org>\r\n`).join('');
 
 /** Any user and password pass; AUTH is required. */
 const requiredAuth: AuthProvider = {

@@ -10,6 +10,7 @@ import { type FaultRule, FaultRuleError, type FaultRules } from '../behaviour/fa
 import { parsedToJson } from '../record/parsed.js';
 import { type DeliveryFilter, type Mark, WaitTimeoutError } from '../record/recorder.js';
 import { prometheusText } from './metrics.js';
+import { API_PAGE_LIMIT, listRecord, pageOf } from './paging.js';
 import { FILTER_PARAMS, intParam, markToken, parseQuery, QueryError } from './query.js';
 import type { ControlTarget, SinkInfo } from './target.js';
 
@@ -79,8 +80,12 @@ type Reply = { json: unknown; status?: number } | { body: Buffer | string; type:
  * - `GET /api/mark`: the current mark `{ seq, acceptedTotal, token }`; `POST /api/mark` takes one and
  *   remembers it as `since=last`.
  * - `POST /api/reset`: zeroes the counters, forgets records and messages.
- * - `GET /api/deliveries?to&from&subject&header&since&includeRejected&limit`: `{ deliveries, mark }`.
- * - `GET /api/messages?…filters`: kept messages `{ messages: [{ id, size, record }], mark }` (capture full).
+ * - `GET /api/deliveries?to&from&subject&header&since&includeRejected&after&limit`: `{ deliveries, mark, next? }`,
+ *   oldest first, at most 1000 records an answer: pass `next` as `after` for the following page (`limit`
+ *   alone gives the newest `limit`). A record whose JSON passes 64 KiB has its lists cut and `truncated: true`.
+ * - `GET /api/deliveries/:id`: `{ delivery }`, one record whole.
+ * - `GET /api/messages?…filters&after&limit`: kept messages `{ messages: [{ id, size, record }], mark, next? }`
+ *   (capture full), paged like deliveries.
  * - `GET /api/messages/:id[?parsed=false]`: `{ id, size, record, parsed }`, attachments in base64.
  * - `GET /api/messages/:id/raw`: the message as received, `message/rfc822`.
  * - `GET /api/faults`: `{ faults, fired }`, the rules in force and the faults that fired; `POST /api/faults`
@@ -139,18 +144,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
     if (why !== undefined) throw new HttpError(409, why);
   };
   const messageFor = (encoded: string) => {
-    let id: string;
-    try {
-      id = decodeURIComponent(encoded);
-    } catch {
-      throw new HttpError(400, `message id ${JSON.stringify(encoded)} is not valid percent-encoding`);
-    }
-    if (!/^[A-Za-z0-9._-]{1,100}$/.test(id)) {
-      throw new HttpError(
-        400,
-        `message id ${JSON.stringify(id)} is malformed: use an id from GET /api/messages (letters, digits, ".", "_", "-")`,
-      );
-    }
+    const id = decodeId(encoded, 'message');
     content();
     const message = target.message(id);
     if (message === undefined) {
@@ -212,26 +206,45 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
     {
       method: 'GET',
       pattern: /^\/api\/deliveries$/,
-      params: [...FILTER_PARAMS, 'limit'],
+      params: [...FILTER_PARAMS, 'limit', 'after'],
       handle: ({ filter, extra }) => {
         records();
         const mark = target.mark();
-        const limit = intParam(extra.get('limit'), 'limit', Number.MAX_SAFE_INTEGER, 0, Number.MAX_SAFE_INTEGER);
-        const all = target.deliveries(filter);
-        return {
-          json: { deliveries: limit >= all.length ? all : all.slice(all.length - limit), mark: markJson(mark) },
+        const page = pageOf(target.deliveries(filter), (r) => r.seq, pageParams(extra));
+        const json: Record<string, unknown> = {
+          deliveries: page.items.map((r) => listRecord(r)),
+          mark: markJson(mark),
         };
+        if (page.next !== undefined) json.next = page.next;
+        return { json };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/deliveries\/([^/]+)$/,
+      params: [],
+      handle: ({ match }) => {
+        records();
+        const id = decodeId(match[1] as string, 'delivery');
+        const record = target.deliveries({ includeRejected: true }).find((r) => r.id === id);
+        if (record === undefined) {
+          throw new HttpError(404, `no delivery record with id ${id}: GET /api/deliveries lists the kept ones`);
+        }
+        return { json: { delivery: record } };
       },
     },
     {
       method: 'GET',
       pattern: /^\/api\/messages$/,
-      params: FILTER_PARAMS,
-      handle: ({ filter }) => {
+      params: [...FILTER_PARAMS, 'limit', 'after'],
+      handle: ({ filter, extra }) => {
         content();
         const mark = target.mark();
-        const messages = target.messages(filter).map((m) => ({ id: m.id, size: m.size, record: m.record }));
-        return { json: { messages, mark: markJson(mark) } };
+        const page = pageOf(target.messages(filter), (m) => m.record.seq, pageParams(extra));
+        const messages = page.items.map((m) => ({ id: m.id, size: m.size, record: listRecord(m.record) }));
+        const json: Record<string, unknown> = { messages, mark: markJson(mark) };
+        if (page.next !== undefined) json.next = page.next;
+        return { json };
       },
     },
     {
@@ -270,7 +283,14 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
           const deliveries = filtered
             ? await target.waitFor({ ...rest, ...(since ? { since } : {}) }, { ...waitOptions, count })
             : await target.waitFor(count, waitOptions);
-          return { json: { reached: true, expected: count, received: deliveries.length, deliveries } };
+          return {
+            json: {
+              reached: true,
+              expected: count,
+              received: deliveries.length,
+              deliveries: deliveries.map((r) => listRecord(r)),
+            },
+          };
         } catch (error) {
           if (error instanceof WaitTimeoutError) {
             return {
@@ -419,7 +439,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
     if (candidates.length === 0) {
       throw new HttpError(
         404,
-        `no route ${url.pathname}: the API serves /api/stats, /api/info, /api/describe, /api/mark, /api/reset, /api/deliveries, /api/messages, /api/messages/:id, /api/messages/:id/raw, /api/wait, /api/faults, /api/faults/:name, /api/fired and /metrics`,
+        `no route ${url.pathname}: the API serves /api/stats, /api/info, /api/describe, /api/mark, /api/reset, /api/deliveries, /api/deliveries/:id, /api/messages, /api/messages/:id, /api/messages/:id/raw, /api/wait, /api/faults, /api/faults/:name, /api/fired and /metrics`,
       );
     }
     const route = candidates.find((r) => r.method === req.method);
@@ -547,6 +567,35 @@ function send(res: ServerResponse, status: number, json: unknown, headers: Recor
     ...headers,
   });
   res.end(body);
+}
+
+/** `limit` and `after` of a list route: at most API_PAGE_LIMIT records an answer. */
+function pageParams(extra: Map<string, string>): { after: number | undefined; limit: number; newest: boolean } {
+  const given = extra.get('limit');
+  const after = extra.get('after');
+  return {
+    limit: intParam(given, 'limit', API_PAGE_LIMIT, 0, API_PAGE_LIMIT),
+    after: after === undefined ? undefined : intParam(after, 'after', 0, 0, Number.MAX_SAFE_INTEGER),
+    newest: given !== undefined,
+  };
+}
+
+/** A delivery or message id from a URL path, checked. */
+function decodeId(encoded: string, what: 'delivery' | 'message'): string {
+  let id: string;
+  try {
+    id = decodeURIComponent(encoded);
+  } catch {
+    throw new HttpError(400, `${what} id ${JSON.stringify(encoded)} is not valid percent-encoding`);
+  }
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(id)) {
+    const list = what === 'message' ? 'GET /api/messages' : 'GET /api/deliveries';
+    throw new HttpError(
+      400,
+      `${what} id ${JSON.stringify(id)} is malformed: use an id from ${list} (letters, digits, ".", "_", "-")`,
+    );
+  }
+  return id;
 }
 
 function markJson(mark: Mark): Mark & { token: string } {

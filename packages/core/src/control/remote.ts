@@ -139,11 +139,12 @@ export class RemoteSink implements SinkAddress {
 
   /** Kept messages (capture `full`) of the deliveries matching the filter, with their raw octets. */
   async messages(filter: DeliveryFilter | DeliveryPredicate = {}): Promise<CapturedMessage[]> {
-    const query = typeof filter === 'function' ? '' : filterToQuery(filter);
-    const { messages } = await this.client.json<{ messages: Array<{ id: string; record: DeliveryRecord }> }>(
-      'GET',
-      `/api/messages${query ? `?${query}` : ''}`,
+    const messages = await this.pages<{ id: string; record: DeliveryRecord }>(
+      '/api/messages',
+      'messages',
+      typeof filter === 'function' ? {} : filter,
     );
+    for (const m of messages) m.record = await this.whole(m.record);
     const wanted = typeof filter === 'function' ? messages.filter((m) => filter(m.record)) : messages;
     const out: CapturedMessage[] = [];
     // A few at a time: enough to hide latency, few enough not to flood a sink under load.
@@ -239,7 +240,7 @@ export class RemoteSink implements SinkAddress {
     const query = filterToQuery(filter, { count, timeout, since });
     const answer = await this.client.json<WaitAnswer>('GET', `/api/wait?${query}`, timeout + WAIT_GRACE_MS);
     if (!answer.reached) throw new WaitTimeoutError(answer.message, answer.expected, answer.received);
-    return answer.deliveries;
+    return Promise.all(answer.deliveries.map((r) => this.whole(r)));
   }
 
   /** @internal deliveries with the mark they were read at (atomic on the server). */
@@ -247,13 +248,47 @@ export class RemoteSink implements SinkAddress {
     filter: DeliveryFilter | DeliveryPredicate,
     scope: DeliveryFilter = {},
   ): Promise<{ deliveries: DeliveryRecord[]; mark: Mark }> {
-    const query = filterToQuery(typeof filter === 'function' ? scope : { ...filter, ...scope });
-    const answer = await this.client.json<{ deliveries: DeliveryRecord[]; mark: Mark }>(
-      'GET',
-      `/api/deliveries${query ? `?${query}` : ''}`,
-    );
-    const deliveries = typeof filter === 'function' ? answer.deliveries.filter(filter) : answer.deliveries;
-    return { deliveries, mark: answer.mark };
+    const query = typeof filter === 'function' ? scope : { ...filter, ...scope };
+    let mark: Mark | undefined;
+    const all = await this.pages<DeliveryRecord>('/api/deliveries', 'deliveries', query, (m) => {
+      mark ??= m;
+    });
+    // Pages after the first may hold records that arrived since: the first page's mark is the one truth.
+    const upTo = (mark as Mark).seq;
+    const records = await Promise.all(all.filter((r) => r.seq <= upTo).map((r) => this.whole(r)));
+    const deliveries = typeof filter === 'function' ? records.filter(filter) : records;
+    return { deliveries, mark: mark as Mark };
+  }
+
+  /** Every page of a list route (the API answers at most 1000 records at a time), in order. */
+  private async pages<T>(
+    path: string,
+    key: 'deliveries' | 'messages',
+    filter: DeliveryFilter,
+    onMark?: (mark: Mark) => void,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    let after: number | undefined;
+    for (;;) {
+      const query = filterToQuery(filter, { after });
+      const answer = await this.client.json<Record<typeof key, T[]> & { mark: Mark; next?: number }>(
+        'GET',
+        `${path}${query ? `?${query}` : ''}`,
+      );
+      onMark?.({ seq: answer.mark.seq, acceptedTotal: answer.mark.acceptedTotal });
+      out.push(...answer[key]);
+      if (answer.next === undefined) return out;
+      after = answer.next;
+    }
+  }
+
+  /** A record cut short in a list (`truncated`), fetched whole; any other record as it is. */
+  private async whole(record: DeliveryRecord): Promise<DeliveryRecord> {
+    if (record.truncated !== true) return record;
+    const answer = await this.client.send('GET', `/api/deliveries/${encodeURIComponent(record.id)}`, undefined, [404]);
+    // Dropped from the records meanwhile: the cut record is all there is.
+    if (answer.status === 404) return record;
+    return (JSON.parse(answer.body.toString('utf8')) as { delivery: DeliveryRecord }).delivery;
   }
 
   /** @internal */
@@ -279,7 +314,7 @@ export class RemoteSink implements SinkAddress {
     }
     const answer = await this.client.json<WaitAnswer>('GET', `/api/wait?${query}`, timeout + WAIT_GRACE_MS);
     if (!answer.reached) throw new WaitTimeoutError(answer.message, answer.expected, answer.received);
-    return answer.deliveries;
+    return Promise.all(answer.deliveries.map((r) => this.whole(r)));
   }
 
   private async waitForPredicate(

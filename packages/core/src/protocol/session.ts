@@ -477,7 +477,8 @@ export class SmtpSession {
 
   /** Keeps the first `maxRejectedRecipients` refusals with their replies and counts the rest. */
   private rejectRecipient(tx: Transaction, address: string, reply: Reply): void {
-    if (tx.rejectedRecipients.length < this.options.maxRejectedRecipients) tx.rejectedRecipients.push({ address, reply });
+    if (tx.rejectedRecipients.length < this.options.maxRejectedRecipients)
+      tx.rejectedRecipients.push({ address, reply });
     else tx.rejectedRecipientsOmitted++;
   }
 

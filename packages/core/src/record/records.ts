@@ -55,6 +55,11 @@ export interface DeliveryRecord {
   headers?: Record<string, string[]>;
   /** The subject, when the header section was kept. */
   subject?: string;
+  /**
+   * Only in control API list answers: the record was longer than the list limit, so its lists were
+   * cut and its headers left out. `GET /api/deliveries/:id` (and the remote client) give it whole.
+   */
+  truncated?: true;
 }
 
 export function toReplyRecord(reply: Reply): ReplyRecord {
