@@ -93,6 +93,13 @@ export class Connection {
     socket.allowHalfOpen = true;
     socket.on('end', () => {
       this.peerEnded = true;
+      // A FIN while a reply is held back (a delay, a throttle) and no QUIT sent: the client gave up on
+      // the session (RFC 5321 §3.8), so it ends now, not when the delay is over. A client that pipelined
+      // up to QUIT and half-closed is still owed its replies.
+      if (this.waiting !== undefined && !this.quitSent()) {
+        this.destroy();
+        return;
+      }
       this.endIfDone();
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -195,6 +202,10 @@ export class Connection {
         }
         case 'starttls': {
           this.flush();
+          // Nothing follows STARTTLS in the output: once it is taken, the output is done with. Left in
+          // place, it would keep endIfDone from ever ending a client that closes after the handshake.
+          out.length = 0;
+          this.cursor = 0;
           this.startTls();
           return;
         }
@@ -268,6 +279,13 @@ export class Connection {
       this.socket.resume();
     }
     this.endIfDone();
+  }
+
+  /** The client sent QUIT: the session ended on it, or it waits unread behind a delay. */
+  private quitSent(): boolean {
+    if (this.session.closed) return true;
+    if (this.backlog.length === 0) return false;
+    return /(?:^|\n)QUIT\r?\n/i.test(Buffer.concat(this.backlog).toString('latin1'));
   }
 
   /** After the client's FIN, ends the connection once nothing it sent is left unanswered. */
