@@ -94,6 +94,17 @@ Limits
   --max-recipients N        recipients per message (default 1000)
   --max-connections N       simultaneous connections (default 1000)
   --idle-timeout DURATION   silence before 421, e.g. 30s (default 2m)
+  --record-timeout DURATION longest a command line or message line may take to arrive, however it
+                            trickles in (default: the idle timeout; 0 = none)
+  --max-session-time DURATION
+                            longest a session may last before 421 (default 0 = no cap)
+  --max-connections-per-address N
+                            simultaneous connections from one client address (default 0 = no limit)
+  --max-invalid-commands N  errors (invalid or refused commands) before 421 (default 20)
+  --soft-error-limit N      errors after which each error reply waits --error-delay (default 10)
+  --error-delay DURATION    wait added to each error reply past --soft-error-limit (default 100ms)
+  --max-rejected-recipients N
+                            refused recipients kept per message record; the rest are counted (default 100)
 
 Control API
   --api-port PORT           control API port: number, 0 or range (default 8025)
@@ -143,6 +154,13 @@ const FLAGS = {
   'max-recipients': { type: 'string' },
   'max-connections': { type: 'string' },
   'idle-timeout': { type: 'string' },
+  'record-timeout': { type: 'string' },
+  'max-session-time': { type: 'string' },
+  'max-connections-per-address': { type: 'string' },
+  'max-invalid-commands': { type: 'string' },
+  'soft-error-limit': { type: 'string' },
+  'error-delay': { type: 'string' },
+  'max-rejected-recipients': { type: 'string' },
   mode: { type: 'string' },
   'accept-ratio': { type: 'string' },
   seed: { type: 'string' },
@@ -212,6 +230,28 @@ export async function serve(args: string[], version: string): Promise<void> {
     options.maxConnections = parseCount(flags['max-connections'], '--max-connections', 1);
   }
   if (flags['idle-timeout'] !== undefined) options.idleTimeout = parseDuration(flags['idle-timeout'], '--idle-timeout');
+  if (flags['record-timeout'] !== undefined) {
+    options.recordTimeout = parseDuration(flags['record-timeout'], '--record-timeout');
+  }
+  if (flags['max-session-time'] !== undefined) {
+    options.maxSessionTime = parseDuration(flags['max-session-time'], '--max-session-time');
+  }
+  if (flags['max-connections-per-address'] !== undefined) {
+    options.maxConnectionsPerAddress = parseCount(
+      flags['max-connections-per-address'],
+      '--max-connections-per-address',
+    );
+  }
+  if (flags['max-invalid-commands'] !== undefined) {
+    options.maxInvalidCommands = parseCount(flags['max-invalid-commands'], '--max-invalid-commands', 1);
+  }
+  if (flags['soft-error-limit'] !== undefined) {
+    options.softErrorLimit = parseCount(flags['soft-error-limit'], '--soft-error-limit');
+  }
+  if (flags['error-delay'] !== undefined) options.errorDelay = parseDuration(flags['error-delay'], '--error-delay');
+  if (flags['max-rejected-recipients'] !== undefined) {
+    options.maxRejectedRecipients = parseCount(flags['max-rejected-recipients'], '--max-rejected-recipients');
+  }
   const workers = flags.workers === undefined ? 1 : parseCount(flags.workers, '--workers', 1);
   const log = logMode(flags.log);
   // Workers share a port chosen up front, so for them even "any free port" is picked here; one

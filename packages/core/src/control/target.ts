@@ -41,6 +41,11 @@ export interface SinkInfo {
     maxRecipients: number;
     maxConnections: number;
     idleTimeout: number;
+    recordTimeout: number;
+    maxSessionTime: number;
+    maxConnectionsPerAddress: number;
+    maxInvalidCommands: number;
+    maxRejectedRecipients: number;
     maxRecords: number;
     maxCaptureBytes: number;
   };
@@ -87,6 +92,11 @@ export function infoOptions(o: Readonly<ResolvedOptions>): SinkInfo['options'] {
     maxRecipients: o.maxRecipients,
     maxConnections: o.maxConnections,
     idleTimeout: o.idleTimeout,
+    recordTimeout: o.recordTimeout,
+    maxSessionTime: o.maxSessionTime,
+    maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+    maxInvalidCommands: o.maxInvalidCommands,
+    maxRejectedRecipients: o.maxRejectedRecipients,
     maxRecords: o.maxRecords,
     maxCaptureBytes: o.maxCaptureBytes,
   };

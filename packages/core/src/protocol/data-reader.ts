@@ -32,6 +32,8 @@ export class DataReader {
   lineTooLong = false;
   /** True once `size` went past `maxSize`; octets past it are not passed on. */
   tooBig = false;
+  /** Lines ended so far: how the connection sees a slow client make progress (the per-record deadline). */
+  lines = 0;
 
   constructor(
     private readonly maxSize: number,
@@ -94,6 +96,7 @@ export class DataReader {
           this.lineLength += lf + 1 - pos;
           if (this.lineLength > this.maxLineLength) this.lineTooLong = true;
           this.lineLength = 0;
+          this.lines++;
           const crlf = lf > first ? chunk[lf - 1] === CR : this.lastWasCr;
           pos = lf + 1;
           this.state = crlf ? State.LineStart : State.Mid;
@@ -104,6 +107,11 @@ export class DataReader {
     this.emit(chunk, segment, end);
     if (end > first) this.lastWasCr = chunk[end - 1] === CR;
     return -1;
+  }
+
+  /** True while part of a line is in but not its end. */
+  get midLine(): boolean {
+    return this.lineLength > 0 || this.state === State.Dot || this.state === State.DotCr;
   }
 
   private emit(chunk: Buffer, from: number, to: number): void {

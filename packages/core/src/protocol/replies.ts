@@ -115,6 +115,20 @@ export const replies = {
 
   idleTimeout: (seconds: number): Reply =>
     reply(421, '4.4.2', `Idle for ${seconds} s: closing the connection (option idleTimeout)`),
+  recordTimeout: (seconds: number): Reply =>
+    reply(
+      421,
+      '4.4.2',
+      `A command or message line took longer than ${seconds} s to arrive: closing the connection (option recordTimeout)`,
+    ),
+  sessionTooLong: (seconds: number): Reply =>
+    reply(421, '4.4.2', `Session open for ${seconds} s: closing the connection (option maxSessionTime)`),
+  tooManyFromAddress: (limit: number): Reply =>
+    reply(
+      421,
+      '4.7.0',
+      `Too many connections from your address: the limit is ${limit} (option maxConnectionsPerAddress)`,
+    ),
   tooManyConnections: (limit: number): Reply =>
     reply(421, '4.7.0', `Too many connections: the limit is ${limit} (option maxConnections)`),
   tooManyErrors: (limit: number): Reply =>

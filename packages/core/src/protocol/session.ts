@@ -59,6 +59,8 @@ interface ChunkRefusal {
 }
 
 const HEADER_LIMIT = 64 * 1024;
+/** BDAT octets that count as one record for the per-record deadline (a slow chunk must keep moving). */
+const BDAT_RECORD = 64 * 1024;
 const SASL_LINE_LIMIT = 12 * 1024;
 const HTTP_VERBS = new Set(['GET', 'POST', 'PUT', 'HEAD', 'CONNECT', 'OPTIONS', 'DELETE', 'PATCH']);
 const UNIMPLEMENTED = new Set(['EXPN', 'TURN', 'ETRN', 'ATRN', 'SEND', 'SOML', 'SAML']);
@@ -108,6 +110,9 @@ export class SmtpSession {
 
   private sasl: SaslExchange | undefined;
   private faults: Delivery['faults'] = [];
+  /** Records (command lines, message lines, 64 KiB of a BDAT chunk) completed: see `records`. */
+  private recordCount = 0;
+  private bdatRecordOctets = 0;
 
   constructor(
     private readonly options: SessionOptions,
@@ -129,6 +134,30 @@ export class SmtpSession {
     return this.mode === 'data' || this.mode === 'bdat';
   }
 
+  /**
+   * True while a record is partly in: a command line without its end, a line of message text, a
+   * BDAT chunk. The connection gives each record a deadline (Postfix's smtpd_per_record_deadline),
+   * so a client that trickles bytes cannot hold a session that every byte keeps from idling.
+   */
+  get midRecord(): boolean {
+    switch (this.mode) {
+      case 'command':
+      case 'auth':
+        return this.lines.hasPartialLine;
+      case 'data':
+        return this.data?.midLine ?? false;
+      case 'bdat':
+        return this.bdatRemaining > 0;
+      default:
+        return false;
+    }
+  }
+
+  /** Records completed so far; when it moves, the record in progress is a new one. */
+  get records(): number {
+    return this.recordCount + (this.data?.lines ?? 0);
+  }
+
   /** Sends the greeting (RFC 5321 §4.3.1). */
   start(): void {
     const greeting = this.options.lmtp
@@ -146,9 +175,11 @@ export class SmtpSession {
     while (pos < end) {
       switch (this.mode) {
         case 'data': {
-          const next = (this.data as DataReader).consume(chunk, pos);
+          const reader = this.data as DataReader;
+          const next = reader.consume(chunk, pos);
           if (next < 0) return;
           pos = next;
+          this.recordCount += reader.lines + 1;
           this.endOfData();
           break;
         }
@@ -157,7 +188,16 @@ export class SmtpSession {
           if (take > 0) this.chunkOctets(chunk, pos, pos + take);
           pos += take;
           this.bdatRemaining -= take;
-          if (this.bdatRemaining === 0) this.endOfChunk();
+          this.bdatRecordOctets += take;
+          if (this.bdatRecordOctets >= BDAT_RECORD) {
+            this.recordCount += Math.floor(this.bdatRecordOctets / BDAT_RECORD);
+            this.bdatRecordOctets %= BDAT_RECORD;
+          }
+          if (this.bdatRemaining === 0) {
+            this.recordCount++;
+            this.bdatRecordOctets = 0;
+            this.endOfChunk();
+          }
           break;
         }
         case 'command':
@@ -165,6 +205,7 @@ export class SmtpSession {
           const result = this.lines.next(chunk, pos);
           if (result === undefined) return;
           pos = result.next;
+          this.recordCount++;
           if ('tooLong' in result) {
             if (this.mode === 'auth') this.endSasl(replies.authTooLong(this.lines.limit));
             else this.invalid('', replies.commandTooLong(this.lines.limit));

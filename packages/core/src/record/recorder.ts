@@ -22,7 +22,7 @@ export interface SinkStats {
   connections: number;
   /** Connections open right now (not zeroed by reset). */
   activeConnections: number;
-  /** Connections turned away with 421 because of `maxConnections`. */
+  /** Connections turned away with 421 because of `maxConnections` or `maxConnectionsPerAddress`. */
   refusedConnections: number;
   /** Mail transactions started (MAIL FROM accepted). */
   transactions: number;

@@ -7,11 +7,16 @@ import type { SmtpSession } from '../protocol/session.js';
 import type { Delivery, TlsInfo } from '../protocol/types.js';
 import type { Recorder } from '../record/recorder.js';
 import { refuseHandshake } from '../tls/handshake-fault.js';
+import { type DeadlineExpired, Deadlines } from './deadlines.js';
 
 /** What a connection needs from its sink. */
 export interface ConnectionHost {
   readonly recorder: Recorder;
   readonly idleTimeout: number;
+  /** Per-record deadline in ms (0 = none), see Deadlines. */
+  readonly recordTimeout: number;
+  /** Session lifetime cap in ms (0 = none). */
+  readonly maxSessionTime: number;
   /** Secure context for STARTTLS, when offered. */
   secureContext(): SecureContext | undefined;
   /** Fail every STARTTLS handshake (the `handshake` TLS fault). */
@@ -51,6 +56,7 @@ export class Connection {
   private readonly batch: Buffer[] = [];
   /** Deliveries whose final reply is in `batch`: counted once it is written. */
   private settled: Delivery[] = [];
+  private readonly deadlines: Deadlines;
 
   constructor(
     socket: Socket,
@@ -63,6 +69,7 @@ export class Connection {
     this.attach(socket);
     socket.setNoDelay(true);
     socket.setTimeout(host.idleTimeout);
+    this.deadlines = new Deadlines(host, (why) => this.onDeadline(why));
   }
 
   /** Sends the greeting and starts reading. */
@@ -156,6 +163,7 @@ export class Connection {
       this.cursor = 0;
       this.session.terminate(internalErrorReply);
     }
+    this.deadlines.watch(this.session.midRecord, this.session.records);
     this.drain();
   }
 
@@ -256,6 +264,8 @@ export class Connection {
   }
 
   private wait(ms: number): void {
+    // The client is not the one holding things up now: its record deadline waits too.
+    this.deadlines.pause();
     this.socket.pause();
     this.waiting = setTimeout(() => {
       this.waiting = undefined;
@@ -310,6 +320,7 @@ export class Connection {
       return;
     }
     this.upgrading = true;
+    this.deadlines.pause();
     // Anything the client pipelined after STARTTLS in plaintext is thrown away (CVE-2011-0411).
     this.backlog = [];
     const plain = this.socket;
@@ -363,6 +374,22 @@ export class Connection {
     this.destroy();
   }
 
+  /** A record took too long, or the session reached its lifetime cap: 421, then close. */
+  private onDeadline(why: DeadlineExpired): void {
+    if (this.ended) return;
+    // A record deadline that fires while the sink itself holds the client up is not the client's doing.
+    if (why === 'record' && (this.waiting !== undefined || this.upgrading)) return;
+    this.session.output.length = 0;
+    this.cursor = 0;
+    this.session.terminate(
+      why === 'record'
+        ? replies.recordTimeout(this.host.recordTimeout / 1000)
+        : replies.sessionTooLong(this.host.maxSessionTime / 1000),
+    );
+    this.drain();
+    this.destroy();
+  }
+
   private end(): void {
     if (this.ended) return;
     this.ended = true;
@@ -383,6 +410,7 @@ export class Connection {
 
   private destroy(): void {
     this.ended = true;
+    this.deadlines.stop();
     clearTimeout(this.waiting);
     this.waiting = undefined;
     this.socket.destroy();
@@ -393,6 +421,7 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.ended = true;
+    this.deadlines.stop();
     clearTimeout(this.waiting);
     this.waiting = undefined;
     this.backlog = [];

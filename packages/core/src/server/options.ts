@@ -56,6 +56,16 @@ export interface SinkOptions extends BehaviourOptions {
   maxConnections?: number;
   /** Milliseconds a connection may stay silent before `421 4.4.2`. Default 120000. */
   idleTimeout?: number;
+  /**
+   * Milliseconds a command line, a line of message text or 64 KiB of a BDAT chunk may take from its
+   * first octet to its last, however the client trickles it, before `421 4.4.2` (Postfix's
+   * `smtpd_per_record_deadline`). Default: `idleTimeout`; 0 = no deadline.
+   */
+  recordTimeout?: number;
+  /** Milliseconds a session may last in all before `421 4.4.2`; 0 (default) = no cap. */
+  maxSessionTime?: number;
+  /** Simultaneous connections from one client address; extra ones get `421 4.7.0`. 0 (default) = no limit beyond maxConnections. */
+  maxConnectionsPerAddress?: number;
   /** Longest command line in octets, CRLF included. Default 2048 (512 of RFC 5321 plus extension room). */
   maxCommandLineLength?: number;
   /** Longest message text line in octets, CRLF included; 0 = no limit. Default 1000 (RFC 5321 §4.5.3.1.6). */
@@ -104,6 +114,9 @@ export interface ResolvedOptions {
   maxRecipients: number;
   maxConnections: number;
   idleTimeout: number;
+  recordTimeout: number;
+  maxSessionTime: number;
+  maxConnectionsPerAddress: number;
   maxCommandLineLength: number;
   maxDataLineLength: number;
   maxInvalidCommands: number;
@@ -137,6 +150,9 @@ const KNOWN = new Set([
   'maxRecipients',
   'maxConnections',
   'idleTimeout',
+  'recordTimeout',
+  'maxSessionTime',
+  'maxConnectionsPerAddress',
   'maxCommandLineLength',
   'maxDataLineLength',
   'maxInvalidCommands',
@@ -208,6 +224,7 @@ export function resolveOptions(options: SinkOptions = {}, extraKeys: ReadonlySet
     throw new TypeError('startSink: option "certificate" needs both "key" and "cert" (PEM)');
   }
   const behaviour = resolveBehaviour(options, { hostname, tls });
+  const idleTimeout = int(options.idleTimeout, 'idleTimeout', 120_000, 1);
   return {
     host,
     port: port(options.port, 'port'),
@@ -222,7 +239,10 @@ export function resolveOptions(options: SinkOptions = {}, extraKeys: ReadonlySet
     maxMessageSize: int(options.maxMessageSize, 'maxMessageSize', 64 * 1024 * 1024, 0),
     maxRecipients: int(options.maxRecipients, 'maxRecipients', 1000, 1),
     maxConnections: int(options.maxConnections, 'maxConnections', 1000, 1),
-    idleTimeout: int(options.idleTimeout, 'idleTimeout', 120_000, 1),
+    idleTimeout,
+    recordTimeout: int(options.recordTimeout, 'recordTimeout', idleTimeout, 0),
+    maxSessionTime: int(options.maxSessionTime, 'maxSessionTime', 0, 0),
+    maxConnectionsPerAddress: int(options.maxConnectionsPerAddress, 'maxConnectionsPerAddress', 0, 0),
     maxCommandLineLength: int(options.maxCommandLineLength, 'maxCommandLineLength', 2048, 512),
     maxDataLineLength: int(options.maxDataLineLength, 'maxDataLineLength', 1000, 0),
     maxInvalidCommands: int(options.maxInvalidCommands, 'maxInvalidCommands', 20, 1),

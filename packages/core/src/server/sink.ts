@@ -28,6 +28,7 @@ import { type CertificateFault, faultCertificate, testCertificate, writeCaFile }
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { refuseHandshake } from '../tls/handshake-fault.js';
 import { serverNameFor } from '../tls/server-name.js';
+import { AddressLimit } from './address-limit.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { type ResolvedOptions, resolveOptions, type SinkOptions } from './options.js';
 
@@ -383,6 +384,8 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
   const host: ConnectionHost = {
     recorder,
     idleTimeout: resolved.idleTimeout,
+    recordTimeout: resolved.recordTimeout,
+    maxSessionTime: resolved.maxSessionTime,
     secureContext: () => context,
     handshakeFault: tlsFault === 'handshake',
     release: (connection) => {
@@ -419,6 +422,26 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
   behaviour.attach(plainSession);
   behaviour.attach(implicitSession);
 
+  const perAddress = new AddressLimit(resolved.maxConnectionsPerAddress);
+  /** A connection over a limit: told why (421) unless it speaks TLS first, then dropped. */
+  const turnAway = (
+    socket: Socket,
+    listener: 'smtp' | 'lmtp' | 'smtps',
+    why: ReturnType<typeof replies.tooManyConnections>,
+  ): void => {
+    const current = sink as Sink;
+    if (listener === 'smtps') socket.destroy();
+    else socket.end(encodeReply(why));
+    // A refused client that never reads must not hold the socket open.
+    const grace = setTimeout(() => socket.destroy(), 1000).unref();
+    const refused = current.refusedSockets;
+    refused.add(socket);
+    socket.once('close', () => {
+      clearTimeout(grace);
+      refused.delete(socket);
+    });
+  };
+
   const accept = (socket: Socket, listener: 'smtp' | 'lmtp' | 'smtps', localPort: number): void => {
     socket.on('error', () => {
       // Errors before the session exists (a reset during accept) are the client's business.
@@ -437,18 +460,16 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
     };
     if (sink.connectionCount + sink.connectionsPending.size >= resolved.maxConnections) {
       recorder.connectionOpened(info, true);
-      if (listener === 'smtps') socket.destroy();
-      else socket.end(encodeReply(replies.tooManyConnections(resolved.maxConnections)));
-      // A refused client that never reads must not hold the socket open.
-      const grace = setTimeout(() => socket.destroy(), 1000).unref();
-      const refused = sink.refusedSockets;
-      refused.add(socket);
-      socket.once('close', () => {
-        clearTimeout(grace);
-        refused.delete(socket);
-      });
+      turnAway(socket, listener, replies.tooManyConnections(resolved.maxConnections));
       return;
     }
+    if (!perAddress.take(info.remoteAddress)) {
+      recorder.connectionOpened(info, true);
+      turnAway(socket, listener, replies.tooManyFromAddress(resolved.maxConnectionsPerAddress));
+      return;
+    }
+    // The TCP socket closes last whatever ended the connection (TLS failure, reset, QUIT).
+    socket.once('close', () => perAddress.release(info.remoteAddress));
     recorder.connectionOpened(info, false);
     if (listener === 'smtps') {
       acceptImplicitTls(socket, info);
