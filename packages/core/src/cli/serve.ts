@@ -110,6 +110,9 @@ Control API
   --api-port PORT           control API port: number, 0 or range (default 8025)
   --api-host ADDR           address of the control API (default 127.0.0.1)
   --token TOKEN             require "Authorization: Bearer TOKEN" (default: $MAILHOLE_API_TOKEN)
+  --max-waits N             GET /api/wait long-polls held at once; more get 429 (default 100, at most 256)
+  --max-wait-timeout DURATION
+                            longest a long-poll is held; longer ones are cut to it (default 5m)
   --no-api                  serve no control API
 
 Running
@@ -176,6 +179,8 @@ const FLAGS = {
   'api-host': { type: 'string' },
   token: { type: 'string' },
   'no-api': { type: 'boolean' },
+  'max-waits': { type: 'string' },
+  'max-wait-timeout': { type: 'string' },
   config: { type: 'string' },
   workers: { type: 'string' },
   log: { type: 'string' },
@@ -300,6 +305,10 @@ export async function serve(args: string[], version: string): Promise<void> {
     base.host ??= '127.0.0.1';
     const token = flags.token ?? base.token ?? process.env.MAILHOLE_API_TOKEN;
     if (token !== undefined && token !== '') base.token = token;
+    if (flags['max-waits'] !== undefined) base.maxWaits = parseCount(flags['max-waits'], '--max-waits', 1);
+    if (flags['max-wait-timeout'] !== undefined) {
+      base.maxWaitTimeout = parseDuration(flags['max-wait-timeout'], '--max-wait-timeout');
+    }
     base.port = await choosePort(
       flags['api-port'] === undefined
         ? portOption(base.port, '--api-port', 8025)

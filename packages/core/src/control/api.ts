@@ -22,6 +22,16 @@ export interface ControlApiOptions {
   host?: string;
   /** When set, every request needs `Authorization: Bearer <token>`. */
   token?: string;
+  /**
+   * Longest a `GET /api/wait` long-poll is held, in ms; a longer `timeout` is cut to it (the answer
+   * then says `reached: false`, and the remote client asks again). Default 300000 (5 minutes).
+   */
+  maxWaitTimeout?: number;
+  /**
+   * Long-polls held at once; one more gets `429` with `Retry-After`, so waits cannot take the
+   * connections `/api/stats`, `/api/health` and `/metrics` need. Default 100.
+   */
+  maxWaits?: number;
 }
 
 /** A running control API. */
@@ -34,9 +44,15 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-/** Longest wait a caller may ask for: a forgotten long-poll must not live for ever. */
+/** Largest `timeout` a wait may ask for (it is then cut to `maxWaitTimeout`). */
 export const MAX_WAIT_MS = 3_600_000;
 const DEFAULT_WAIT_MS = 3000;
+const DEFAULT_MAX_WAIT_TIMEOUT = 300_000;
+const DEFAULT_MAX_WAITS = 100;
+/** Seconds a client turned away by `maxWaits` is told to wait (`Retry-After`). */
+const WAIT_RETRY_AFTER = 1;
+/** HTTP connections at once: well above maxWaits, so quick calls always find room. */
+const MAX_API_CONNECTIONS = 512;
 const MAX_BODY = 64 * 1024;
 
 /** An answer other than 200, as JSON `{ error, status }`. */
@@ -75,6 +91,7 @@ type Reply = { json: unknown; status?: number } | { body: Buffer | string; type:
  * (`{ error, status }`), except the raw message and the metrics.
  *
  * - `GET /api/stats`: every counter of `SinkStats`.
+ * - `GET /api/health`: `{ ok: true }` while the API runs.
  * - `GET /api/info`: host, port, url, tlsPort, tlsUrl, ca, apiUrl, options in force, workers.
  * - `GET /api/describe`: `{ description }`, the report failure messages quote.
  * - `GET /api/mark`: the current mark `{ seq, acceptedTotal, token }`; `POST /api/mark` takes one and
@@ -95,9 +112,9 @@ type Reply = { json: unknown; status?: number } | { body: Buffer | string; type:
  *   rule or stage; `DELETE /api/fired` forgets them (`sink.faults.clearFired()`).
  * - `GET /api/wait?count&timeout&…filters`: answers when `count` accepted deliveries (matching the
  *   filters, after `since`) are there: `{ reached: true, deliveries }`. At the timeout (ms, default
- *   3000, at most an hour) it answers 200 too, with `{ reached: false, expected, received, message }`
+ *   3000, cut to `maxWaitTimeout`) it answers 200 too, with `{ reached: false, expected, received, message }`
  *   and the same text `waitFor` throws: a timeout is an answer about the sink, not an HTTP failure.
- *   When the sink closes, pending waits get 503.
+ *   When the sink closes, pending waits get 503. Past `maxWaits` waits at once, 429 with `Retry-After`.
  * - `GET /metrics`: Prometheus text, `mailhole_*` counters labelled `sink="host:port"`.
  *
  * @example const api = await serveControlApi(sinkTarget(sink), { port: 0 }); await fetch(`${api.url}/api/stats`);
@@ -108,10 +125,23 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
       `startSink: option "api" must be true or { port, host, token }, got ${JSON.stringify(options)}`,
     );
   }
+  const known = ['port', 'host', 'token', 'maxWaitTimeout', 'maxWaits'];
   for (const key of Object.keys(options)) {
-    if (!['port', 'host', 'token'].includes(key)) {
-      throw new TypeError(`startSink: unknown option "api.${key}" (known: api.port, api.host, api.token)`);
+    if (!known.includes(key)) {
+      throw new TypeError(`startSink: unknown option "api.${key}" (known: ${known.map((k) => `api.${k}`).join(', ')})`);
     }
+  }
+  const maxWaitTimeout = options.maxWaitTimeout ?? DEFAULT_MAX_WAIT_TIMEOUT;
+  if (!Number.isInteger(maxWaitTimeout) || maxWaitTimeout < 1 || maxWaitTimeout > MAX_WAIT_MS) {
+    throw new RangeError(
+      `startSink: option "api.maxWaitTimeout" must be a whole number of ms from 1 to ${MAX_WAIT_MS}, got ${JSON.stringify(maxWaitTimeout)}`,
+    );
+  }
+  const maxWaits = options.maxWaits ?? DEFAULT_MAX_WAITS;
+  if (!Number.isInteger(maxWaits) || maxWaits < 1 || maxWaits > MAX_API_CONNECTIONS / 2) {
+    throw new RangeError(
+      `startSink: option "api.maxWaits" must be a whole number from 1 to ${MAX_API_CONNECTIONS / 2} (half the API's connections stay free for other calls), got ${JSON.stringify(maxWaits)}`,
+    );
   }
   const host = options.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host === '') {
@@ -134,6 +164,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
   let url = '';
   const pending = new Set<AbortController>();
   let closing = false;
+  let waits = 0;
 
   const records = (): void => {
     const why = target.recordsUnavailable();
@@ -172,6 +203,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
 
   const routes: Route[] = [
     { method: 'GET', pattern: /^\/api\/stats$/, params: [], handle: () => ({ json: target.stats() }) },
+    { method: 'GET', pattern: /^\/api\/health$/, params: [], handle: () => ({ json: { ok: true } }) },
     {
       method: 'GET',
       pattern: /^\/api\/info$/,
@@ -273,12 +305,24 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
       pattern: /^\/api\/wait$/,
       params: [...FILTER_PARAMS, 'count', 'timeout'],
       handle: async ({ filter, extra, signal }) => {
-        const timeout = intParam(extra.get('timeout'), 'timeout', DEFAULT_WAIT_MS, 0, MAX_WAIT_MS);
+        // Cut to maxWaitTimeout: the answer is then reached: false, and a client with time left asks again.
+        const timeout = Math.min(
+          intParam(extra.get('timeout'), 'timeout', DEFAULT_WAIT_MS, 0, MAX_WAIT_MS),
+          maxWaitTimeout,
+        );
         const filtered = Object.keys(filter).some((k) => k !== 'since');
         const count = intParam(extra.get('count'), 'count', 1, filtered ? 1 : 0, Number.MAX_SAFE_INTEGER);
         if (filtered) records();
         const { since, ...rest } = filter;
         const waitOptions = { timeout, signal, ...(since ? { since } : {}) };
+        if (waits >= maxWaits) {
+          throw new HttpError(
+            429,
+            `too many waits in progress (${maxWaits}, option api.maxWaits or mailhole serve --max-waits): retry after ${WAIT_RETRY_AFTER} s`,
+            { 'Retry-After': String(WAIT_RETRY_AFTER) },
+          );
+        }
+        waits++;
         try {
           const deliveries = filtered
             ? await target.waitFor({ ...rest, ...(since ? { since } : {}) }, { ...waitOptions, count })
@@ -299,6 +343,8 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
           }
           if (signal.aborted) throw new HttpError(503, 'the wait was abandoned: the sink is closing');
           throw new HttpError(503, (error as Error).message);
+        } finally {
+          waits--;
         }
       },
     },
@@ -439,7 +485,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
     if (candidates.length === 0) {
       throw new HttpError(
         404,
-        `no route ${url.pathname}: the API serves /api/stats, /api/info, /api/describe, /api/mark, /api/reset, /api/deliveries, /api/deliveries/:id, /api/messages, /api/messages/:id, /api/messages/:id/raw, /api/wait, /api/faults, /api/faults/:name, /api/fired and /metrics`,
+        `no route ${url.pathname}: the API serves /api/stats, /api/health, /api/info, /api/describe, /api/mark, /api/reset, /api/deliveries, /api/deliveries/:id, /api/messages, /api/messages/:id, /api/messages/:id/raw, /api/wait, /api/faults, /api/faults/:name, /api/fired and /metrics`,
       );
     }
     const route = candidates.find((r) => r.method === req.method);
@@ -511,7 +557,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
   });
   server.on('error', () => {});
   // Long-polls hold a connection each: bounded, so a runaway client cannot exhaust descriptors.
-  server.maxConnections = 512;
+  server.maxConnections = MAX_API_CONNECTIONS;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 1000;

@@ -1,4 +1,5 @@
 // Node's URL, not the global: a Jest jsdom environment brings its own.
+import { setTimeout } from 'node:timers';
 import { URL } from 'node:url';
 import { CapturedMessage } from '../record/parsed.js';
 import {
@@ -237,8 +238,7 @@ export class RemoteSink implements SinkAddress {
     timeout: number,
     since: string | undefined,
   ): Promise<DeliveryRecord[]> {
-    const query = filterToQuery(filter, { count, timeout, since });
-    const answer = await this.client.json<WaitAnswer>('GET', `/api/wait?${query}`, timeout + WAIT_GRACE_MS);
+    const answer = await this.longPoll((left) => filterToQuery(filter, { count, timeout: left, since }), timeout);
     if (!answer.reached) throw new WaitTimeoutError(answer.message, answer.expected, answer.received);
     return Promise.all(answer.deliveries.map((r) => this.whole(r)));
   }
@@ -303,16 +303,16 @@ export class RemoteSink implements SinkAddress {
     const since = options.since ?? scope.since;
     const scoped = scope.to !== undefined || scope.from !== undefined;
     if (typeof target === 'function') return this.waitForPredicate(target, options, scope, timeout);
-    let query: string;
+    let query: (left: number) => string;
     if (typeof target === 'number' && !scoped) {
-      query = filterToQuery(since ? { since } : {}, { count: target, timeout: Math.ceil(timeout) });
+      query = (left) => filterToQuery(since ? { since } : {}, { count: target, timeout: left });
     } else {
       const filter = typeof target === 'number' ? scope : { ...target, ...scope };
       const count = typeof target === 'number' ? target : (options.count ?? 1);
       if (count === 0) return this.deliveries({ ...filter, ...(since ? { since } : {}) });
-      query = filterToQuery({ ...filter, ...(since ? { since } : {}) }, { count, timeout: Math.ceil(timeout) });
+      query = (left) => filterToQuery({ ...filter, ...(since ? { since } : {}) }, { count, timeout: left });
     }
-    const answer = await this.client.json<WaitAnswer>('GET', `/api/wait?${query}`, timeout + WAIT_GRACE_MS);
+    const answer = await this.longPoll(query, timeout);
     if (!answer.reached) throw new WaitTimeoutError(answer.message, answer.expected, answer.received);
     return Promise.all(answer.deliveries.map((r) => this.whole(r)));
   }
@@ -340,8 +340,38 @@ export class RemoteSink implements SinkAddress {
         );
       }
       // Sleep on the server until anything new arrives after what was just checked, then check again.
-      const query = filterToQuery({ since: mark, includeRejected: true }, { count: 1, timeout: Math.ceil(left) });
-      await this.client.json<WaitAnswer>('GET', `/api/wait?${query}`, left + WAIT_GRACE_MS);
+      await this.longPoll(
+        (rest) => filterToQuery({ since: mark, includeRejected: true }, { count: 1, timeout: rest }),
+        left,
+      );
+    }
+  }
+
+  /**
+   * One wait of `timeout` ms on the server, however the server bounds it: a wait cut short at the
+   * server's `maxWaitTimeout` is asked again for the time left, and a 429 (too many waits at once)
+   * is retried after its `Retry-After`.
+   */
+  private async longPoll(query: (timeout: number) => string, timeout: number): Promise<WaitAnswer> {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const left = Math.max(0, Math.ceil(deadline - Date.now()));
+      const path = `/api/wait?${query(left)}`;
+      const answer = await this.client.send('GET', path, left + WAIT_GRACE_MS, [429]);
+      const body = JSON.parse(answer.body.toString('utf8')) as WaitAnswer & { error?: string };
+      if (answer.status === 429) {
+        const pause = 1000;
+        if (Date.now() + pause > deadline) {
+          throw new RemoteError(
+            `the mailhole control API at ${this.client.base} answered GET /api/wait with 429 until the wait's timeout: ${body.error}`,
+            429,
+            { detail: body.error ?? '' },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        continue;
+      }
+      if (body.reached || deadline - Date.now() <= 0) return body;
     }
   }
 
