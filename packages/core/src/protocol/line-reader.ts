@@ -2,7 +2,7 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /** A command line, or the news that one was too long and was thrown away. */
-export type LineResult = { line: Buffer; next: number } | { tooLong: true; next: number } | undefined;
+export type LineResult = { line: Buffer; next: number; octets: number } | { tooLong: true; next: number } | undefined;
 
 /**
  * Reads command lines (RFC 5321 §2.3.8) out of arbitrarily split chunks. Holds at most
@@ -39,11 +39,12 @@ export class CommandLineReader {
     this.pending = undefined;
     // The limit counts the CRLF, as RFC 5321 §4.5.3.1.4 does; checked before joining, so an
     // over-long line is never copied.
-    if ((pending?.length ?? 0) + (lf - pos) + 1 > this.limit) return { tooLong: true, next: lf + 1 };
+    const octets = (pending?.length ?? 0) + (lf - pos) + 1;
+    if (octets > this.limit) return { tooLong: true, next: lf + 1 };
     let line = pending === undefined ? chunk.subarray(pos, lf) : Buffer.concat([pending, chunk.subarray(pos, lf)]);
     // Clients that end commands with a bare LF are tolerated (every MTA does); the CR is not part of the line.
     if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-    return { line, next: lf + 1 };
+    return { line, next: lf + 1, octets };
   }
 
   /** Forgets any partial line (after STARTTLS, nothing sent in plaintext may survive). */

@@ -120,7 +120,7 @@ export class SmtpSession {
     private readonly observer: SessionObserver,
     tls?: TlsInfo,
   ) {
-    this.lines = new CommandLineReader(options.maxCommandLineLength);
+    this.lines = new CommandLineReader(this.commandLineLimit());
     this.tls = tls;
   }
 
@@ -156,6 +156,16 @@ export class SmtpSession {
   /** Records completed so far; when it moves, the record in progress is a new one. */
   get records(): number {
     return this.recordCount + (this.data?.lines ?? 0);
+  }
+
+  /**
+   * Octets a command line may reach before it is thrown away unread: `maxCommandLineLength`, or,
+   * with AUTH offered, 12288 (RFC 4954 §4), so `AUTH XOAUTH2 <token>` fits on one line. Commands
+   * other than AUTH are still held to `maxCommandLineLength` once read.
+   */
+  private commandLineLimit(): number {
+    const max = this.options.maxCommandLineLength;
+    return this.options.auth === undefined ? max : Math.max(SASL_LINE_LIMIT, max);
   }
 
   /** Sends the greeting (RFC 5321 §4.3.1). */
@@ -208,9 +218,12 @@ export class SmtpSession {
           this.recordCount++;
           if ('tooLong' in result) {
             if (this.mode === 'auth') this.endSasl(replies.authTooLong(this.lines.limit));
-            else this.invalid('', replies.commandTooLong(this.lines.limit));
+            else this.invalid('', replies.commandTooLong(this.options.maxCommandLineLength));
           } else if (this.mode === 'auth') {
             this.saslResponse(result.line);
+          } else if (result.octets > this.options.maxCommandLineLength && !isAuthCommand(result.line)) {
+            // Only AUTH may use the room kept for it (RFC 4954 §4); any other command keeps the limit.
+            this.invalid('', replies.commandTooLong(this.options.maxCommandLineLength));
           } else {
             this.command(result.line);
           }
@@ -833,7 +846,7 @@ export class SmtpSession {
     }
     if ('reject' in step) return this.endSasl(step.reject);
     this.sasl = undefined;
-    this.lines.limit = this.options.maxCommandLineLength;
+    this.lines.limit = this.commandLineLimit();
     this.mode = 'command';
     const final = this.respond('auth', replies.authOk);
     if (final !== undefined && isPositive(final)) this.user = step.user;
@@ -841,7 +854,7 @@ export class SmtpSession {
 
   private endSasl(reply: Reply): void {
     this.sasl = undefined;
-    this.lines.limit = this.options.maxCommandLineLength;
+    this.lines.limit = this.commandLineLimit();
     if (this.mode === 'auth') this.mode = 'command';
     this.refuse('AUTH', reply);
   }
@@ -971,6 +984,11 @@ function decodeCommand(line: Buffer): string | Reply {
   if (ascii) return line.toString('latin1');
   if (!isUtf8(line)) return replies.badUtf8;
   return line.toString('utf8');
+}
+
+/** The line is an AUTH command (`AUTH ` in any case): the one command RFC 4954 lets be longer. */
+function isAuthCommand(line: Buffer): boolean {
+  return line.length > 5 && line[4] === 0x20 && line.subarray(0, 4).toString('latin1').toUpperCase() === 'AUTH';
 }
 
 function hasNonAscii(text: string): boolean {
