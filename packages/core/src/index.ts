@@ -39,6 +39,7 @@ export type {
 export type { RejectionCatalogue } from './behaviour/replies.js';
 export { bounceReplies } from './behaviour/replies.js';
 export type { ControlApiOptions } from './control/api.js';
+export { UnauthenticatedApiError } from './control/api.js';
 export type { SinkEnvSource, SinkEnvVariable } from './control/env.js';
 export { publishEnv, SINK_ENV_VARIABLES, sinkEnv } from './control/env.js';
 export type { ConnectOptions } from './control/remote.js';

@@ -4,7 +4,13 @@ import getPort, { portNumbers } from 'get-port';
 import type { AuthOptions } from '../behaviour/auth.js';
 import type { FaultRule } from '../behaviour/faults.js';
 import { bounceCodes } from '../behaviour/replies.js';
-import { type ControlApiOptions, type ControlServer, serveControlApi } from '../control/api.js';
+import {
+  type ControlApiOptions,
+  type ControlServer,
+  isLoopback,
+  serveControlApi,
+  UnauthenticatedApiError,
+} from '../control/api.js';
 import { type ControlTarget, infoOptions, type SinkInfo, sinkTarget } from '../control/target.js';
 import { type ResolvedOptions, resolveOptions } from '../server/options.js';
 import { type Sink, type StartOptions, startSink } from '../server/sink.js';
@@ -109,7 +115,10 @@ Limits
 Control API
   --api-port PORT           control API port: number, 0 or range (default 8025)
   --api-host ADDR           address of the control API (default 127.0.0.1)
-  --token TOKEN             require "Authorization: Bearer TOKEN" (default: $MAILHOLE_API_TOKEN)
+  --token TOKEN             require "Authorization: Bearer TOKEN" (default: $MAILHOLE_API_TOKEN);
+                            needed when --api-host is not a loopback address
+  --api-allow-unauthenticated
+                            serve the API beyond loopback without a token (a network that is yours alone)
   --max-waits N             GET /api/wait long-polls held at once; more get 429 (default 100, at most 256)
   --max-wait-timeout DURATION
                             longest a long-poll is held; longer ones are cut to it (default 5m)
@@ -180,6 +189,7 @@ const FLAGS = {
   token: { type: 'string' },
   'no-api': { type: 'boolean' },
   'max-waits': { type: 'string' },
+  'api-allow-unauthenticated': { type: 'boolean' },
   'max-wait-timeout': { type: 'string' },
   config: { type: 'string' },
   workers: { type: 'string' },
@@ -305,6 +315,11 @@ export async function serve(args: string[], version: string): Promise<void> {
     base.host ??= '127.0.0.1';
     const token = flags.token ?? base.token ?? process.env.MAILHOLE_API_TOKEN;
     if (token !== undefined && token !== '') base.token = token;
+    if (flags['api-allow-unauthenticated']) base.allowUnauthenticated = true;
+    // Checked before anything binds: the sink must not start at all with an open API by accident.
+    if (!isLoopback(base.host) && base.token === undefined && base.allowUnauthenticated !== true) {
+      throw new UsageError(`mailhole serve: ${new UnauthenticatedApiError(base.host).message}`);
+    }
     if (flags['max-waits'] !== undefined) base.maxWaits = parseCount(flags['max-waits'], '--max-waits', 1);
     if (flags['max-wait-timeout'] !== undefined) {
       base.maxWaitTimeout = parseDuration(flags['max-wait-timeout'], '--max-wait-timeout');

@@ -20,8 +20,13 @@ export interface ControlApiOptions {
   port?: number;
   /** Address to bind. Default `127.0.0.1`: the API is as private as the sink. */
   host?: string;
-  /** When set, every request needs `Authorization: Bearer <token>`. */
+  /** When set, every request needs `Authorization: Bearer <token>`. Required on a non-loopback `host`. */
   token?: string;
+  /**
+   * Serve the API on a non-loopback `host` without a token, for a network that is yours alone:
+   * anyone who reaches the port reads every captured message and changes fault rules. Default false.
+   */
+  allowUnauthenticated?: boolean;
   /**
    * Longest a `GET /api/wait` long-poll is held, in ms; a longer `timeout` is cut to it (the answer
    * then says `reached: false`, and the remote client asks again). Default 300000 (5 minutes).
@@ -54,6 +59,21 @@ const WAIT_RETRY_AFTER = 1;
 /** HTTP connections at once: well above maxWaits, so quick calls always find room. */
 const MAX_API_CONNECTIONS = 512;
 const MAX_BODY = 64 * 1024;
+
+/**
+ * Thrown when the control API would listen beyond loopback with no token: anyone who reaches it
+ * could read every captured message and change fault rules. The message names both ways out.
+ */
+export class UnauthenticatedApiError extends TypeError {
+  override name = 'UnauthenticatedApiError';
+  constructor(readonly host: string) {
+    super(
+      `control API: refusing to serve on ${host} without a token: anyone who can reach it could read every captured message and change fault rules. ` +
+        'Set a token (option api.token; mailhole serve --token or MAILHOLE_API_TOKEN), or, on a network that is yours alone, ' +
+        'opt out with api.allowUnauthenticated: true (mailhole serve --api-allow-unauthenticated).',
+    );
+  }
+}
 
 /** An answer other than 200, as JSON `{ error, status }`. */
 class HttpError extends Error {
@@ -125,7 +145,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
       `startSink: option "api" must be true or { port, host, token }, got ${JSON.stringify(options)}`,
     );
   }
-  const known = ['port', 'host', 'token', 'maxWaitTimeout', 'maxWaits'];
+  const known = ['port', 'host', 'token', 'allowUnauthenticated', 'maxWaitTimeout', 'maxWaits'];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
       throw new TypeError(`startSink: unknown option "api.${key}" (known: ${known.map((k) => `api.${k}`).join(', ')})`);
@@ -157,8 +177,15 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
   if (token !== undefined && (typeof token !== 'string' || token === '')) {
     throw new TypeError('startSink: option "api.token" must be a non-empty string');
   }
-  const tokenDigest = token === undefined ? undefined : digest(token);
+  const allowUnauthenticated = options.allowUnauthenticated ?? false;
+  if (typeof allowUnauthenticated !== 'boolean') {
+    throw new TypeError(
+      `startSink: option "api.allowUnauthenticated" must be true or false, got ${JSON.stringify(allowUnauthenticated)}`,
+    );
+  }
   const loopback = isLoopback(host);
+  if (!loopback && token === undefined && !allowUnauthenticated) throw new UnauthenticatedApiError(host);
+  const tokenDigest = token === undefined ? undefined : digest(token);
 
   let lastMark: Mark | undefined;
   let url = '';
@@ -465,7 +492,9 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
     }
     if (tokenDigest !== undefined) {
       const header = req.headers.authorization;
-      const given = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      // The scheme is case-insensitive (RFC 9110 §11.1): "bearer", "BEARER" and "Bearer" are one.
+      const scheme = header === undefined ? undefined : /^bearer[ \t]+(.+)$/i.exec(header);
+      const given = scheme?.[1]?.trim();
       const challenge = { 'WWW-Authenticate': 'Bearer realm="mailhole"' };
       if (given === undefined) {
         throw new HttpError(
@@ -691,8 +720,10 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+/** @internal `host` is a loopback address or name: an API bound there is private to this machine. */
+export function isLoopback(host: string): boolean {
+  const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
+  return host === 'localhost' || host === '::1' || (isIP(v4) === 4 && v4.startsWith('127.'));
 }
 
 /** A DNS-rebinding page reaches a loopback API under a foreign Host name: only loopback names pass. */
