@@ -330,7 +330,7 @@ describe('fault rules as JSON (the control API form)', () => {
     [{ stage: 'mail', match: { greylist: true }, action: '451' }, /"match.greylist" needs stage "rcpt"/],
     [{ stage: 'rcpt', match: { nth: 1, first: 2 }, action: '451' }, /takes "nth" or "first", not both/],
     [{ stage: 'rcpt', match: { probability: 2 }, action: '451' }, /"match.probability" must be from 0 to 1/],
-    [{ stage: 'rcpt', match: { recipient: '/(/' }, action: '451' }, /"match.recipient" is not a valid RegExp/],
+    [{ stage: 'rcpt', match: { recipient: '/(/' }, action: '451' }, /"match.recipient" cannot be used/],
     [{ stage: 'rcpt', match: { color: 'red' }, action: '451' }, /"match.color" is not a condition/],
     [{ stage: 'rcpt', action: '451', times: 0 }, /"times" must be a whole number >= 1/],
     [{ stage: 'rcpt', action: '451', lifetime: 'once' }, /"lifetime" is not a field of a fault rule/],

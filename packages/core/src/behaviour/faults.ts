@@ -2,7 +2,13 @@ import { type Reply, replyToString } from '../protocol/reply.js';
 import type { Decision, FiredFault, Stage, StageContext } from '../protocol/types.js';
 import { parseHeaderSection } from '../record/records.js';
 import { type DelayRange, STAGE_NAMES, type StageName, stageOf, toDelayRange } from './delays.js';
-import { type AddressPattern, compilePattern, compileValuePattern, patternToJson } from './patterns.js';
+import {
+  type AddressPattern,
+  compilePattern,
+  compileValuePattern,
+  type PatternMatcher,
+  patternToJson,
+} from './patterns.js';
 import {
   type BlocklistAction,
   type BlocklistOptions,
@@ -601,14 +607,14 @@ function compileMatch(
   return { test, info, needsHeaders };
 }
 
-function addressPattern(pattern: unknown, field: string, fail: Fail): RegExp {
+function addressPattern(pattern: unknown, field: string, fail: Fail): PatternMatcher {
   if (!(pattern instanceof RegExp) && (typeof pattern !== 'string' || pattern === '')) {
     return fail(`"${field}"`, 'must be a glob such as "*@example.com" or a RegExp ("/…/flags" in JSON)');
   }
   try {
     return compilePattern(pattern);
   } catch (error) {
-    return fail(`"${field}"`, `is not a valid RegExp: ${(error as Error).message}`);
+    return fail(`"${field}"`, `cannot be used: ${(error as Error).message}`);
   }
 }
 
@@ -635,7 +641,12 @@ function headerCondition(
     fail('"match.header.value"', 'must be a string (contained in the value) or a RegExp');
   }
   const key = name.toLowerCase();
-  const re = value === undefined ? undefined : compileValuePattern(value);
+  let re: PatternMatcher | undefined;
+  try {
+    re = value === undefined ? undefined : compileValuePattern(value);
+  } catch (error) {
+    fail('"match.header.value"', `cannot be used: ${(error as Error).message}`);
+  }
   const info: { name: string; value?: string } = { name };
   if (value !== undefined) info.value = patternToJson(value);
   // One message is decided once (or once per LMTP recipient): parse its headers once.

@@ -1,28 +1,40 @@
+import { linearPattern } from './linear-pattern.js';
+
 /**
  * An address pattern: a glob where `*` is any run of characters and `?` one character
  * (`*@example.com`, `user-?@test`), or a RegExp. In JSON a RegExp is written as a string
  * `"/^bounce-\\d+@/i"`. Globs compare case-insensitively and must match the whole address.
+ *
+ * Patterns written as text (globs, `"/…/flags"` strings: what the control API, `--fault` and config
+ * files carry) run on a linear-time matcher, so no pattern can freeze the sink; it refuses
+ * back-references and lookaround. A RegExp object passed in-process runs on JavaScript's own
+ * engine, as given: its running time is the caller's choice.
  */
 export type AddressPattern = string | RegExp;
 
-const REGEXP_LITERAL = /^\/(.+)\/([dgimsuvy]*)$/s;
+/** What a compiled pattern offers: RegExp and the linear matcher both have it. */
+export interface PatternMatcher {
+  test(text: string): boolean;
+}
 
-/** The pattern as a RegExp: a `"/…/flags"` string is a RegExp, any other string a glob. */
-export function compilePattern(pattern: AddressPattern): RegExp {
+const REGEXP_LITERAL = /^\/(.+)\/([a-z]*)$/s;
+
+/** The pattern as a matcher: a RegExp as given, a `"/…/flags"` string or a glob on the linear matcher. */
+export function compilePattern(pattern: AddressPattern): PatternMatcher {
   if (pattern instanceof RegExp) return stateless(pattern);
   const literal = REGEXP_LITERAL.exec(pattern);
-  if (literal !== null) return stateless(new RegExp(literal[1] as string, literal[2]));
+  if (literal !== null) return linearPattern(literal[1] as string, literal[2]);
   const body = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')
     .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
+  return linearPattern(`^${body}$`, 'is');
 }
 
 /** A string that means "substring" unless written as `"/…/flags"`. */
-export function compileValuePattern(pattern: string | RegExp): RegExp {
+export function compileValuePattern(pattern: string | RegExp): PatternMatcher {
   if (pattern instanceof RegExp || REGEXP_LITERAL.test(pattern)) return compilePattern(pattern);
-  return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return { test: (text) => text.includes(pattern) };
 }
 
 /** A pattern as JSON: RegExps become `"/source/flags"` strings, which `compilePattern` reads back. */
