@@ -122,6 +122,24 @@ describe('session lifetime cap', () => {
 });
 
 describe('per-address connection limit', () => {
+  it('defaults to nine tenths of maxConnections, so one address leaves the others a share', async () => {
+    expect((await hostileSink()).sink.options.maxConnectionsPerAddress).toBe(900);
+    expect((await hostileSink({ maxConnections: 10 })).sink.options.maxConnectionsPerAddress).toBe(9);
+    expect((await hostileSink({ maxConnections: 2 })).sink.options.maxConnectionsPerAddress).toBe(2);
+  });
+
+  it('by default, an address that fills its share leaves room for another', async () => {
+    const { sink } = await hostileSink({ maxConnections: 10 });
+    const mine = await Promise.all(Array.from({ length: 9 }, () => openFrom(sink.port, '127.0.0.2')));
+    const turnedAway = await openFrom(sink.port, '127.0.0.2');
+    expect(await received(turnedAway)).toMatch(/^421 4\.7\.0 .*option maxConnectionsPerAddress/);
+    const other = await openFrom(sink.port, '127.0.0.3');
+    const otherText = received(other);
+    other.end('QUIT\r\n');
+    expect(await otherText).toMatch(/^220 .*\r\n221 /s);
+    for (const socket of mine) socket.destroy();
+  });
+
   it('turns away the connection past maxConnectionsPerAddress from one address, not from another', async () => {
     const { sink } = await hostileSink({ maxConnectionsPerAddress: 2 });
     const first = await openFrom(sink.port, '127.0.0.2');

@@ -105,7 +105,8 @@ Limits
   --max-session-time DURATION
                             longest a session may last before 421 (default 0 = no cap)
   --max-connections-per-address N
-                            simultaneous connections from one client address (default 0 = no limit)
+                            simultaneous connections from one client address (default: nine tenths
+                            of --max-connections; 0 = no limit)
   --max-invalid-commands N  errors (invalid or refused commands) before 421 (default 20)
   --soft-error-limit N      errors after which each error reply waits --error-delay (default 10)
   --error-delay DURATION    wait added to each error reply past --soft-error-limit (default 100ms)

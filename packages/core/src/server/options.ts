@@ -64,7 +64,11 @@ export interface SinkOptions extends BehaviourOptions {
   recordTimeout?: number;
   /** Milliseconds a session may last in all before `421 4.4.2`; 0 (default) = no cap. */
   maxSessionTime?: number;
-  /** Simultaneous connections from one client address; extra ones get `421 4.7.0`. 0 (default) = no limit beyond maxConnections. */
+  /**
+   * Simultaneous connections from one client address; extra ones get `421 4.7.0`. Default: nine
+   * tenths of `maxConnections` (900 of 1000), so one client can never take the last slots from the
+   * others; 0 = no limit beyond maxConnections.
+   */
   maxConnectionsPerAddress?: number;
   /** Longest command line in octets, CRLF included. Default 2048 (512 of RFC 5321 plus extension room). */
   maxCommandLineLength?: number;
@@ -225,6 +229,7 @@ export function resolveOptions(options: SinkOptions = {}, extraKeys: ReadonlySet
   }
   const behaviour = resolveBehaviour(options, { hostname, tls });
   const idleTimeout = int(options.idleTimeout, 'idleTimeout', 120_000, 1);
+  const maxConnections = int(options.maxConnections, 'maxConnections', 1000, 1);
   return {
     host,
     port: port(options.port, 'port'),
@@ -238,11 +243,16 @@ export function resolveOptions(options: SinkOptions = {}, extraKeys: ReadonlySet
     minTlsVersion,
     maxMessageSize: int(options.maxMessageSize, 'maxMessageSize', 64 * 1024 * 1024, 0),
     maxRecipients: int(options.maxRecipients, 'maxRecipients', 1000, 1),
-    maxConnections: int(options.maxConnections, 'maxConnections', 1000, 1),
+    maxConnections,
     idleTimeout,
     recordTimeout: int(options.recordTimeout, 'recordTimeout', idleTimeout, 0),
     maxSessionTime: int(options.maxSessionTime, 'maxSessionTime', 0, 0),
-    maxConnectionsPerAddress: int(options.maxConnectionsPerAddress, 'maxConnectionsPerAddress', 0, 0),
+    maxConnectionsPerAddress: int(
+      options.maxConnectionsPerAddress,
+      'maxConnectionsPerAddress',
+      maxConnections - Math.floor(maxConnections / 10),
+      0,
+    ),
     maxCommandLineLength: int(options.maxCommandLineLength, 'maxCommandLineLength', 2048, 512),
     maxDataLineLength: int(options.maxDataLineLength, 'maxDataLineLength', 1000, 0),
     maxInvalidCommands: int(options.maxInvalidCommands, 'maxInvalidCommands', 20, 1),
