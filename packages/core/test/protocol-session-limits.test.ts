@@ -48,6 +48,26 @@ describe('a recipient flood', () => {
     expect(c.codes('DATA\r\n')).toEqual(['554 5.5.1']);
   });
 
+  it('counts refusals a policy chose as errors once they outnumber maxRecipients, and keeps 100 faults', () => {
+    const refuseAll: StagePolicy = {
+      wantsHeaders: false,
+      decide: (ctx) =>
+        ctx.stage === 'rcpt'
+          ? {
+              reply: reply(550, '5.1.1', 'No such user'),
+              fault: { rule: 'r', stage: 'rcpt', action: '550', at: 1 },
+            }
+          : undefined,
+    };
+    const c = new Client({ policy: refuseAll, maxRecipients: 200, maxInvalidCommands: 3 }).ready();
+    const out = c.send(`MAIL FROM:<s@example.com>\r\n${rcpts(10_000)}`);
+    // 200 are the client's due, then 3 errors: the third ends the session.
+    expect(codes(out).filter((x) => x === '550 5.1.1')).toHaveLength(203);
+    expect(codes(out).at(-1)).toBe('421 4.7.0');
+    const kept = (c.session as unknown as { faults: unknown[] }).faults;
+    expect(kept).toHaveLength(100);
+  });
+
   it('with maxRejectedRecipients 0 keeps none and still says there were some', () => {
     const c = new Client({ maxRecipients: 1, maxRejectedRecipients: 0 }).ready();
     c.send(`MAIL FROM:<s@example.com>\r\n${rcpts(3)}`);

@@ -59,6 +59,8 @@ interface ChunkRefusal {
 }
 
 const HEADER_LIMIT = 64 * 1024;
+/** Fault firings kept with one transaction's record (a rule firing on every RCPT of a flood must not grow it). */
+const MAX_FAULTS_PER_TRANSACTION = 100;
 /** BDAT octets that count as one record for the per-record deadline (a slow chunk must keep moving). */
 const BDAT_RECORD = 64 * 1024;
 const SASL_LINE_LIMIT = 12 * 1024;
@@ -527,6 +529,9 @@ export class SmtpSession {
     if (accepted) tx.recipients.push(recipient);
     else this.rejectRecipient(tx, address, final);
     this.observer.recipient(address, accepted, final, this.connection);
+    // Refused by a behaviour: the client is owed as many refusals as a message may have recipients;
+    // past that, a flood of RCPTs is an error each, whoever refuses them.
+    if (!accepted && ++this.overshoot > this.options.maxRecipients) this.countError();
   }
 
   /** Keeps the first `maxRejectedRecipients` refusals with their replies and counts the rest. */
@@ -889,7 +894,8 @@ export class SmtpSession {
     const decision = policy.decide(this.context(stage, recipient, headers), proposed);
     if (decision === undefined) return { reply: proposed, then: undefined };
     if (decision.fault !== undefined) {
-      this.faults.push(decision.fault);
+      // The record keeps the first ones; every firing is still counted and logged by the fault rules.
+      if (this.faults.length < MAX_FAULTS_PER_TRANSACTION) this.faults.push(decision.fault);
       this.observer.faultFired(decision.fault, this.connection);
     }
     if (decision.delayMs !== undefined && decision.delayMs > 0)
@@ -955,6 +961,14 @@ export class SmtpSession {
     }
     this.refuse(command, reply);
     if (this.errors >= maxInvalidCommands) this.terminate(replies.tooManyErrors(maxInvalidCommands));
+  }
+
+  /** An error whose reply is already out (a refusal a behaviour chose, past the recipient overshoot). */
+  private countError(): void {
+    this.errors++;
+    if (this.errors >= this.options.maxInvalidCommands) {
+      this.terminate(replies.tooManyErrors(this.options.maxInvalidCommands));
+    }
   }
 
   private resetTransaction(): void {

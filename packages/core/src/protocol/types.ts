@@ -160,7 +160,7 @@ export interface Delivery {
   connection: ConnectionInfo;
   /** `Date.now()` when the final reply was decided. */
   time: number;
-  /** Faults that fired during this transaction. */
+  /** Faults that fired during this transaction (the first 100; all are counted in the stats and `fired()`). */
   faults: FiredFault[];
   /** Header section (raw), kept when a behaviour or capture asked for it. */
   headers?: Buffer;

@@ -50,6 +50,7 @@ export interface DeliveryRecord {
   connectionId: number;
   /** Milliseconds since the epoch when the final reply was sent. */
   time: number;
+  /** Faults that fired during the transaction: the first 100 (every firing is in `stats().faults` and `faults.fired()`). */
   faults: FiredFault[];
   /** Message header values by lower-cased name, when the header section was kept. */
   headers?: Record<string, string[]>;

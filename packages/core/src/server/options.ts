@@ -76,8 +76,9 @@ export interface SinkOptions extends BehaviourOptions {
   maxDataLineLength?: number;
   /**
    * Errors before the session is closed with `421 4.7.0` (Postfix's `smtpd_hard_error_limit`): unknown,
-   * malformed or out-of-order commands, commands refused by requireAuth or requireTls, and recipients
-   * past `maxRecipients` once they outnumber it. A message accepted starts the count over. Default 20.
+   * malformed or out-of-order commands, commands refused by requireAuth or requireTls, and refused
+   * recipients once a transaction has more of them than `maxRecipients`. A message accepted starts
+   * the count over. Default 20.
    */
   maxInvalidCommands?: number;
   /** Errors after which each further error reply waits `errorDelay` ms (Postfix's `smtpd_soft_error_limit`). Default 10. */
