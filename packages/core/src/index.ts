@@ -86,17 +86,19 @@ export type {
 } from './record/recorder.js';
 export { describeRecord, WaitTimeoutError } from './record/recorder.js';
 export type { DeliveryRecord, ReplyRecord } from './record/records.js';
-export type { SinkAddress, ViewScope } from './record/view.js';
-export { SinkView } from './record/view.js';
 export type { CaptureLevel, CertificateInput, SinkOptions, TlsMode } from './server/options.js';
 export type {
   ClientTlsOverrides,
   ClientTlsSettings,
+  EngineOptions,
   SinkEvent,
   SinkEventMap,
-  StartOptions,
   TlsFault,
 } from './server/sink.js';
-export { Sink, startSink } from './server/sink.js';
+export { Sink } from './server/sink.js';
+export type { SinkAddress, ViewScope } from './server/view.js';
+export { SinkView } from './server/view.js';
+export type { StartOptions } from './start.js';
+export { startSink } from './start.js';
 export type { CertificateFault, CertificateOptions, ServerCertificate } from './tls/certificates.js';
 export { defaultCacheDir, faultCertificate, testCertificate, writeCaFile } from './tls/certificates.js';

@@ -1,6 +1,6 @@
+import { parseHeaderSection } from '../protocol/header-section.js';
 import { type Reply, replyToString } from '../protocol/reply.js';
 import type { Decision, FiredFault, Stage, StageContext } from '../protocol/types.js';
-import { parseHeaderSection } from '../record/records.js';
 import { type DelayRange, STAGE_NAMES, type StageName, stageOf, toDelayRange } from './delays.js';
 import {
   type AddressPattern,

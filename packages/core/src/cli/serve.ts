@@ -12,8 +12,10 @@ import {
   UnauthenticatedApiError,
 } from '../control/api.js';
 import { type ControlTarget, infoOptions, type SinkInfo, sinkTarget } from '../control/target.js';
+import { WorkerPool } from '../control/worker-pool.js';
 import { type ResolvedOptions, resolveOptions } from '../server/options.js';
-import { type Sink, type StartOptions, startSink } from '../server/sink.js';
+import type { AttachedService, Sink } from '../server/sink.js';
+import { type StartOptions, startSink } from '../start.js';
 import { testCertificate, writeCaFile } from '../tls/certificates.js';
 import { serverNameFor } from '../tls/server-name.js';
 import { type PortSpec, parseCommand, parseCount, parseDuration, parsePort, parseSize, UsageError } from './args.js';
@@ -26,7 +28,7 @@ import {
   parseSeed,
   readUsersFile,
 } from './behaviour-flags.js';
-import { logEvents, WorkerPool } from './cluster.js';
+import { logEvents } from './cluster.js';
 import { Monitor } from './monitor.js';
 
 export const SERVE_HELP = `Usage: mailhole serve [options]
@@ -341,7 +343,7 @@ export async function serve(args: string[], version: string): Promise<void> {
   let info: Omit<SinkInfo, 'apiUrl'>;
   let sink: Sink | undefined;
   let pool: WorkerPool | undefined;
-  let controlApi: ControlServer | undefined;
+  let controlApi: AttachedService | undefined;
   const monitor = new Monitor(log, () => target.stats());
 
   if (workers === 1) {

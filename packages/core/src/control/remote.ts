@@ -13,7 +13,7 @@ import {
   WaitTimeoutError,
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
-import type { SinkAddress, ViewScope } from '../record/view.js';
+import type { SinkAddress, ViewScope } from '../server/view.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { ApiClient, RemoteError } from './api-client.js';
 import { filterToQuery, markToken } from './query.js';

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { type EsmtpParameter, isXtext, parseParameters, parsePath } from './address.js';
 import { DataReader } from './data-reader.js';
+import { HeaderSectionCollector } from './header-section.js';
 import { CommandLineReader } from './line-reader.js';
 import { printable, replies } from './replies.js';
 import { isPositive, type Reply } from './reply.js';
@@ -58,7 +59,6 @@ interface ChunkRefusal {
   invalid: boolean;
 }
 
-const HEADER_LIMIT = 64 * 1024;
 /** Fault firings kept with one transaction's record (a rule firing on every RCPT of a flood must not grow it). */
 const MAX_FAULTS_PER_TRANSACTION = 100;
 /** BDAT octets that count as one record for the per-record deadline (a slow chunk must keep moving). */
@@ -101,7 +101,7 @@ export class SmtpSession {
   // DATA and BDAT state.
   private data: DataReader | undefined;
   private writer: MessageWriter | undefined;
-  private headers: HeaderCollector | undefined;
+  private headers: HeaderSectionCollector | undefined;
   private bdatRemaining = 0;
   private bdatLast = false;
   private bdatStarted = false;
@@ -576,7 +576,7 @@ export class SmtpSession {
 
   private openMessage(tx: Transaction): void {
     this.writer = this.observer.messageWriter(tx, this.connection);
-    this.headers = this.options.policy?.wantsHeaders ? new HeaderCollector() : undefined;
+    this.headers = this.options.policy?.wantsHeaders ? new HeaderSectionCollector() : undefined;
   }
 
   private octetSink(): ((chunk: Buffer) => void) | undefined {
@@ -1013,51 +1013,4 @@ function hasNonAscii(text: string): boolean {
 const KNOWN = new Set(['MAIL', 'RCPT', 'DATA', 'BDAT', 'VRFY', 'HELP', 'AUTH', 'EXPN']);
 function isKnownVerb(verb: string): boolean {
   return KNOWN.has(verb);
-}
-
-/** Keeps the header section (up to the first empty line), bounded, for header switches. */
-class HeaderCollector {
-  private parts: Buffer[] = [];
-  private length = 0;
-  private done = false;
-  /** The last octets seen, so an empty line split across chunks still ends the collection. */
-  private tail: Buffer = Buffer.alloc(0);
-
-  add(chunk: Buffer): void {
-    if (this.done) return;
-    const room = HEADER_LIMIT - this.length;
-    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    if (part.length === 0) return;
-    const first = this.length === 0;
-    this.parts.push(Buffer.from(part));
-    this.length += part.length;
-    const seam = Buffer.concat([this.tail, part.subarray(0, 2)]);
-    this.tail =
-      part.length >= 2 ? Buffer.from(part.subarray(part.length - 2)) : seam.subarray(Math.max(0, seam.length - 2));
-    const ended = (first && headerSectionLength(part) === 0) || hasEmptyLine(seam) || hasEmptyLine(part);
-    if (ended || this.length >= HEADER_LIMIT) this.done = true;
-  }
-
-  result(): Buffer {
-    const all = Buffer.concat(this.parts);
-    const end = headerSectionLength(all);
-    return end < 0 ? all : all.subarray(0, end);
-  }
-}
-
-/**
- * Octets of the header section up to and including its last line ending, or -1 when the empty
- * line that ends it is not in `data`. Lines may end in CRLF or a bare LF (RFC 5322 §2.1).
- */
-function headerSectionLength(data: Buffer): number {
-  if (data[0] === 0x0a || (data[0] === 0x0d && data[1] === 0x0a)) return 0;
-  const lf = data.indexOf('\n\n');
-  const crlf = data.indexOf('\n\r\n');
-  const end = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
-  return end < 0 ? -1 : end + 1;
-}
-
-/** An empty line is a line ending right after a line ending: "\n\n" or "\n\r\n". */
-function hasEmptyLine(data: Buffer): boolean {
-  return data.includes('\n\n') || data.includes('\n\r\n');
 }

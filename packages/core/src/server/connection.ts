@@ -5,13 +5,15 @@ import { replies } from '../protocol/replies.js';
 import { encodeReply, formatReply, type Reply, reply } from '../protocol/reply.js';
 import type { SmtpSession } from '../protocol/session.js';
 import type { Delivery, TlsInfo } from '../protocol/types.js';
-import type { Recorder } from '../record/recorder.js';
 import { refuseHandshake } from '../tls/handshake-fault.js';
 import { type DeadlineExpired, Deadlines } from './deadlines.js';
 
 /** What a connection needs from its sink. */
 export interface ConnectionHost {
-  readonly recorder: Recorder;
+  /** Octets arrived from the client (counted where the sink keeps its counts). */
+  received(octets: number): void;
+  /** A delivery's final reply was written; it may throw (a user's 'delivery' listener). */
+  delivered(delivery: Delivery): void;
   readonly idleTimeout: number;
   /** Per-record deadline in ms (0 = none), see Deadlines. */
   readonly recordTimeout: number;
@@ -130,7 +132,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    this.host.recorder.received(chunk.length);
+    this.host.received(chunk.length);
     if (this.waiting !== undefined || this.upgrading) {
       this.backlog.push(chunk);
       return;
@@ -256,7 +258,7 @@ export class Connection {
 
   private delivered(delivery: Delivery): void {
     try {
-      this.host.recorder.delivered(delivery);
+      this.host.delivered(delivery);
     } catch (error) {
       // A throwing 'delivery' listener is the user's bug; the session must go on regardless.
       this.host.internalError(error);

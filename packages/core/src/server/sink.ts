@@ -4,8 +4,6 @@ import { clearTimeout, setTimeout } from 'node:timers';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { FaultRules } from '../behaviour/faults.js';
 import { SinkBehaviour } from '../behaviour/policy.js';
-import { type ControlApiOptions, type ControlServer, serveControlApi } from '../control/api.js';
-import { sinkTarget } from '../control/target.js';
 import { replies } from '../protocol/replies.js';
 import { encodeReply } from '../protocol/reply.js';
 import { type SessionOptions, SmtpSession } from '../protocol/session.js';
@@ -23,7 +21,6 @@ import {
   type WaitTarget,
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
-import { SinkView, type ViewScope } from '../record/view.js';
 import { type CertificateFault, faultCertificate, testCertificate, writeCaFile } from '../tls/certificates.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { refuseHandshake } from '../tls/handshake-fault.js';
@@ -31,21 +28,26 @@ import { serverNameFor } from '../tls/server-name.js';
 import { AddressLimit } from './address-limit.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { type ResolvedOptions, resolveOptions, type SinkOptions } from './options.js';
+import { SinkView, type ViewScope } from './view.js';
 
 /** A TLS fault to serve, to prove a client refuses a bad server. */
 export type TlsFault = CertificateFault | 'handshake';
 
-/** Options of `startSink`: the engine's, plus TLS faults. */
-export interface StartOptions extends SinkOptions {
+/** Options of the engine: the sink's, plus TLS faults (`StartOptions` adds the control API). */
+export interface EngineOptions extends SinkOptions {
   /** Serve a broken certificate (`expired`, `wrong-host`, `untrusted`) or fail every handshake (`handshake`). */
   tlsFault?: TlsFault;
-  /**
-   * Serve the HTTP control API too (`true`: on 127.0.0.1, any free port); read its URL from `sink.apiUrl`.
-   * Another process reaches the sink with `connectSink(sink.apiUrl)`.
-   */
-  api?: ControlApiOptions | boolean;
   /** @internal node:cluster workers share one listening socket (`mailhole serve --workers`). */
   clusterShared?: boolean;
+}
+
+/**
+ * @internal A service composed onto a sink one floor up (the control API): the sink reports its URL
+ * and closes it with itself, without knowing what it is.
+ */
+export interface AttachedService {
+  readonly url: string;
+  close(): Promise<void>;
 }
 
 /** Settings a TLS client needs to verify the sink, ready for nodemailer's `tls` option. */
@@ -98,8 +100,8 @@ export class Sink {
   private readonly events = new EventEmitter();
   /** @internal kept message content, with capture `full` */
   captureStore: CaptureStore | undefined;
-  /** @internal the control API, when started with `api` */
-  controlApi: ControlServer | undefined;
+  /** @internal the control API, when started with `api` (attached by `startSink` in start.ts) */
+  controlApi: AttachedService | undefined;
   /** @internal modes, delays, fault rules and AUTH, built from the options */
   behaviour!: SinkBehaviour;
 
@@ -328,14 +330,11 @@ export class Sink {
 }
 
 /**
- * Starts a sink and resolves once every listener is bound.
- *
- * @example
- * const sink = await startSink({ tls: 'starttls' });
- * // nodemailer: createTransport({ host: sink.host, port: sink.port, requireTLS: true, tls: sink.clientTls() })
+ * @internal Starts the engine and resolves once every listener is bound; `startSink` (start.ts)
+ * adds the control API on top.
  */
-export async function startSink(options: StartOptions = {}): Promise<Sink> {
-  const { tlsFault, api, clusterShared, ...rest } = options;
+export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
+  const { tlsFault, clusterShared, ...rest } = options;
   const resolved = resolveOptions(rest);
   if (tlsFault !== undefined && !['expired', 'wrong-host', 'untrusted', 'handshake'].includes(tlsFault)) {
     throw new TypeError(
@@ -382,7 +381,8 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
 
   let sink: Sink | undefined;
   const host: ConnectionHost = {
-    recorder,
+    received: (octets) => recorder.received(octets),
+    delivered: (delivery) => recorder.delivered(delivery),
     idleTimeout: resolved.idleTimeout,
     recordTimeout: resolved.recordTimeout,
     maxSessionTime: resolved.maxSessionTime,
@@ -554,14 +554,6 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
   } catch (error) {
     await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r(undefined)))));
     throw error;
-  }
-  if (api !== undefined && api !== false) {
-    try {
-      sink.controlApi = await serveControlApi(sinkTarget(sink), api === true ? {} : api);
-    } catch (error) {
-      await sink.close();
-      throw error;
-    }
   }
   return sink;
 }

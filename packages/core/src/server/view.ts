@@ -1,4 +1,3 @@
-import type { ClientTlsOverrides, ClientTlsSettings } from '../tls/client-settings.js';
 import {
   compileFilter,
   type DeliveryFilter,
@@ -7,8 +6,9 @@ import {
   type Recorder,
   type WaitOptions,
   type WaitTarget,
-} from './recorder.js';
-import type { DeliveryRecord } from './records.js';
+} from '../record/recorder.js';
+import type { DeliveryRecord } from '../record/records.js';
+import type { ClientTlsOverrides, ClientTlsSettings } from '../tls/client-settings.js';
 
 /** Which deliveries a view sees: those after its mark, optionally only to/from an address. */
 export interface ViewScope {
