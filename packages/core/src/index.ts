@@ -84,8 +84,9 @@ export type {
   WaitOptions,
   WaitTarget,
 } from './record/recorder.js';
-export { describeRecord, WaitTimeoutError } from './record/recorder.js';
+export { describeRecord } from './record/recorder.js';
 export type { DeliveryRecord, ReplyRecord } from './record/records.js';
+export { DEFAULT_WAIT_MS, WaitTimeoutError } from './record/wait.js';
 export type { CaptureLevel, CertificateInput, SinkOptions, TlsMode } from './server/options.js';
 export type {
   ClientTlsOverrides,

@@ -15,6 +15,7 @@ import { type ControlTarget, infoOptions, type SinkInfo, sinkTarget } from '../c
 import { WorkerPool } from '../control/worker-pool.js';
 import { type ResolvedOptions, resolveOptions } from '../server/options.js';
 import type { AttachedService, Sink } from '../server/sink.js';
+import { listenerUrl } from '../server/url.js';
 import { type StartOptions, startSink } from '../start.js';
 import { testCertificate, writeCaFile } from '../tls/certificates.js';
 import { serverNameFor } from '../tls/server-name.js';
@@ -364,13 +365,13 @@ export async function serve(args: string[], version: string): Promise<void> {
       options.certificate = { key: certificate.key, cert: certificate.cert, ca: certificate.ca };
     }
     const resolved = resolveOptions(options, new Set(['tlsFault']));
-    const url = `${resolved.lmtp ? 'lmtp' : 'smtp'}://${urlHost(host)}:${smtpPort}`;
+    const url = listenerUrl(resolved.lmtp ? 'lmtp' : 'smtp', host, smtpPort);
     const address: Omit<SinkInfo, 'apiUrl' | 'workers'> = {
       host,
       port: smtpPort,
       url,
       ...(options.tlsPort !== undefined && (probe.tls === 'implicit' || probe.tls === 'both')
-        ? { tlsPort: options.tlsPort, tlsUrl: `smtps://${urlHost(host)}:${options.tlsPort}` }
+        ? { tlsPort: options.tlsPort, tlsUrl: listenerUrl('smtps', host, options.tlsPort) }
         : {}),
       ...(options.certificate?.ca !== undefined
         ? {
@@ -592,8 +593,4 @@ async function readConfig(path: string): Promise<Record<string, unknown>> {
     );
   }
   return value as Record<string, unknown>;
-}
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }

@@ -8,7 +8,9 @@ import { URL } from 'node:url';
 import { STAGE_NAMES, stageOf } from '../behaviour/delays.js';
 import { type FaultRule, FaultRuleError, type FaultRules } from '../behaviour/faults.js';
 import { parsedToJson } from '../record/parsed.js';
-import { type DeliveryFilter, type Mark, WaitTimeoutError } from '../record/recorder.js';
+import type { DeliveryFilter, Mark } from '../record/recorder.js';
+import { DEFAULT_WAIT_MS, WaitTimeoutError } from '../record/wait.js';
+import { hostPort, listenerUrl } from '../server/url.js';
 import { prometheusText } from './metrics.js';
 import { API_PAGE_LIMIT, listRecord, pageOf } from './paging.js';
 import { FILTER_PARAMS, intParam, markToken, parseQuery, QueryError } from './query.js';
@@ -51,7 +53,6 @@ export interface ControlServer {
 
 /** Largest `timeout` a wait may ask for (it is then cut to `maxWaitTimeout`). */
 export const MAX_WAIT_MS = 3_600_000;
-const DEFAULT_WAIT_MS = 3000;
 const DEFAULT_MAX_WAIT_TIMEOUT = 300_000;
 const DEFAULT_MAX_WAITS = 100;
 /** Seconds a client turned away by `maxWaits` is told to wait (`Retry-After`). */
@@ -464,7 +465,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
       pattern: /^\/metrics$/,
       params: [],
       handle: () => ({
-        body: prometheusText(target.stats(), `${urlHost(target.info().host)}:${target.info().port}`),
+        body: prometheusText(target.stats(), hostPort(target.info().host, target.info().port)),
         type: 'text/plain; version=0.0.4; charset=utf-8',
       }),
     },
@@ -593,7 +594,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
 
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const where = `${urlHost(host)}:${port}`;
+      const where = hostPort(host, port);
       reject(
         new Error(
           error.code === 'EADDRINUSE'
@@ -608,7 +609,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
       resolve(typeof address === 'object' && address !== null ? address.port : port);
     });
   });
-  url = `http://${urlHost(host)}:${boundPort}`;
+  url = listenerUrl('http', host, boundPort);
 
   let closed: Promise<void> | undefined;
   return {
@@ -733,8 +734,4 @@ function hostHeaderIsLoopback(header: string | undefined, bound: string): boolea
   if (m === null) return false;
   const name = (m[1] as string).replace(/^\[|\]$/g, '').toLowerCase();
   return name === bound || isLoopback(name) || name.endsWith('.localhost');
-}
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }

@@ -10,10 +10,10 @@ import {
   type SinkStats,
   type WaitOptions,
   type WaitTarget,
-  WaitTimeoutError,
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
-import type { SinkAddress, ViewScope } from '../server/view.js';
+import { checkWaitCount, WaitTimeoutError, waitTimedOut, waitTimeout } from '../record/wait.js';
+import { type SinkAddress, SinkAddressOf, type ViewScope } from '../server/view.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { ApiClient, RemoteError } from './api-client.js';
 import { filterToQuery, markToken } from './query.js';
@@ -30,7 +30,6 @@ export interface ConnectOptions {
 
 export { RemoteError };
 
-const DEFAULT_WAIT_MS = 3000;
 /** Time a long-poll may take beyond the wait's own timeout before the client gives up on the server. */
 const WAIT_GRACE_MS = 10_000;
 
@@ -293,13 +292,8 @@ export class RemoteSink implements SinkAddress {
 
   /** @internal */
   async wait(target: WaitTarget, options: WaitOptions, scope: DeliveryFilter): Promise<DeliveryRecord[]> {
-    const timeout = options.timeout ?? DEFAULT_WAIT_MS;
-    if (!Number.isFinite(timeout) || timeout < 0) {
-      throw new RangeError(`waitFor: timeout must be a number of milliseconds >= 0, got ${timeout}`);
-    }
-    if (typeof target === 'number' && (!Number.isInteger(target) || target < 0)) {
-      throw new RangeError(`waitFor: count must be a whole number >= 0, got ${target}`);
-    }
+    const timeout = waitTimeout(options.timeout);
+    if (typeof target === 'number') checkWaitCount(target);
     const since = options.since ?? scope.since;
     const scoped = scope.to !== undefined || scope.from !== undefined;
     if (typeof target === 'function') return this.waitForPredicate(target, options, scope, timeout);
@@ -332,12 +326,7 @@ export class RemoteSink implements SinkAddress {
       if (deliveries.length >= wanted) return deliveries;
       const left = deadline - Date.now();
       if (left <= 0) {
-        const description = await this.describe();
-        throw new WaitTimeoutError(
-          `waitFor timed out after ${timeout} ms with ${deliveries.length} of ${wanted} matching deliveries (predicate).\n${description}`,
-          wanted,
-          deliveries.length,
-        );
+        throw waitTimedOut(timeout, wanted, deliveries.length, 'predicate', await this.describe());
       }
       // Sleep on the server until anything new arrives after what was just checked, then check again.
       await this.longPoll(
@@ -391,32 +380,13 @@ type WaitAnswer =
  *
  * @example const view = await remote.view(); await send(); expect(await view.accepted()).toBe(1);
  */
-export class RemoteSinkView implements SinkAddress {
+export class RemoteSinkView extends SinkAddressOf {
   constructor(
     private readonly sink: RemoteSink,
     readonly scope: ViewScope,
     private start: Mark,
-  ) {}
-
-  get host(): string {
-    return this.sink.host;
-  }
-  get port(): number {
-    return this.sink.port;
-  }
-  get url(): string {
-    return this.sink.url;
-  }
-  get tlsPort(): number | undefined {
-    return this.sink.tlsPort;
-  }
-  get ca(): string | undefined {
-    return this.sink.ca;
-  }
-
-  /** TLS settings for a client that verifies the sink (nodemailer's `tls` option); throws without TLS. */
-  clientTls(overrides?: ClientTlsOverrides): ClientTlsSettings {
-    return this.sink.clientTls(overrides);
+  ) {
+    super(sink);
   }
 
   /** The mark this view counts from. */

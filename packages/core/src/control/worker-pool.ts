@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import { type Mark, type SinkStats, WaitTimeoutError } from '../record/recorder.js';
+import type { Mark, SinkStats } from '../record/recorder.js';
+import { checkWaitCount, sinkClosedError, Waiters, waitTimedOut, waitTimeout } from '../record/wait.js';
 import type { EngineOptions } from '../server/sink.js';
 import type { ControlTarget, SinkInfo } from './target.js';
 
@@ -30,16 +31,11 @@ interface WorkerState {
   epoch: number;
 }
 
-interface CountWaiter {
-  check(): boolean;
-  fail(error: Error): void;
-}
-
 /** The primary's view of its workers: the control target of the API, and the start/stop of the workers. */
 export class WorkerPool implements ControlTarget {
   private readonly states = new Map<number, WorkerState>();
   private epoch = 0;
-  private readonly waiters = new Set<CountWaiter>();
+  private readonly waiters = new Waiters();
   private readonly resetAcks = new Set<() => void>();
   private stopping = false;
 
@@ -75,7 +71,7 @@ export class WorkerPool implements ControlTarget {
             state.mark = message.mark;
             state.epoch = message.epoch;
             for (const ack of this.resetAcks) ack();
-            for (const waiter of this.waiters) if (waiter.check()) this.waiters.delete(waiter);
+            this.waiters.check();
           }
         });
         worker.once('exit', (code, signal) => {
@@ -97,7 +93,7 @@ export class WorkerPool implements ControlTarget {
   /** Asks every worker to close its sink and send its final counters, then waits for them to exit. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.failWaiters(new Error('waitFor: the sink was closed before the wait was satisfied'));
+    this.waiters.failAll(sinkClosedError());
     await Promise.all(
       [...this.states.values()].map(
         ({ worker }) =>
@@ -202,58 +198,21 @@ export class WorkerPool implements ControlTarget {
 
   waitFor(target: unknown, options: { timeout?: number; since?: Mark; signal?: AbortSignal }): Promise<never[]> {
     if (typeof target !== 'number') return Promise.reject(new Error(this.recordsUnavailable()));
-    const timeout = options.timeout ?? 3000;
+    let timeout: number;
+    try {
+      timeout = waitTimeout(options.timeout);
+      checkWaitCount(target);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const since = options.since;
     const got = (): number =>
       since === undefined ? this.stats().accepted : this.mark().acceptedTotal - since.acceptedTotal;
-    return new Promise((resolve, reject) => {
-      const signal = options.signal;
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      if (got() >= target) {
-        resolve([]);
-        return;
-      }
-      const onAbort = (): void => {
-        this.waiters.delete(waiter);
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      const waiter: CountWaiter = {
-        check: () => {
-          if (got() < target) return false;
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve([]);
-          return true;
-        },
-        fail: (error) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        signal?.removeEventListener('abort', onAbort);
-        const received = got();
-        reject(
-          new WaitTimeoutError(
-            `waitFor timed out after ${timeout} ms with ${received} of ${target} deliveries.\n${this.describe()}`,
-            target,
-            received,
-          ),
-        );
-      }, timeout);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(waiter);
-    });
-  }
-
-  private failWaiters(error: Error): void {
-    for (const waiter of this.waiters) waiter.fail(error);
-    this.waiters.clear();
+    return this.waiters.wait(
+      () => (got() >= target ? [] : undefined),
+      timeout,
+      options.signal,
+      () => waitTimedOut(timeout, target, got(), undefined, this.describe()),
+    );
   }
 }

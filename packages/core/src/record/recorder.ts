@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { clearTimeout, setTimeout } from 'node:timers';
 import type { Reply } from '../protocol/reply.js';
 import { replyToString } from '../protocol/reply.js';
 import type {
@@ -11,6 +10,7 @@ import type {
   Transaction,
 } from '../protocol/types.js';
 import { type DeliveryRecord, replyRecordToString, toDeliveryRecord } from './records.js';
+import { checkWaitCount, Waiters, waitTimedOut, waitTimeout } from './wait.js';
 
 /** Counters of a sink. Every count starts at 0 and `reset()` zeroes them. */
 export interface SinkStats {
@@ -86,7 +86,7 @@ export type DeliveryPredicate = (record: DeliveryRecord) => boolean;
 export type WaitTarget = number | DeliveryPredicate | DeliveryFilter;
 
 export interface WaitOptions {
-  /** Milliseconds before the wait fails (default 3000). */
+  /** Milliseconds before the wait fails (default 3000, `DEFAULT_WAIT_MS`). */
   timeout?: number;
   /** Count only deliveries after this mark. */
   since?: Mark;
@@ -94,18 +94,6 @@ export interface WaitOptions {
   count?: number;
   /** Abandons the wait (it rejects with the signal's reason), e.g. when an HTTP long-poll client leaves. */
   signal?: AbortSignal;
-}
-
-/** Thrown when `waitFor` times out; `message` says what did arrive. */
-export class WaitTimeoutError extends Error {
-  override name = 'WaitTimeoutError';
-  constructor(
-    message: string,
-    readonly expected: number,
-    readonly received: number,
-  ) {
-    super(message);
-  }
 }
 
 /** The last thing a session saw: for error messages that say more than "expected 1, got 0". */
@@ -129,13 +117,6 @@ export interface RecorderOptions {
   onDelivery?: ((record: DeliveryRecord, delivery: Delivery) => void) | undefined;
 }
 
-interface Waiter {
-  check(): boolean;
-  fail(error: Error): void;
-}
-
-const DEFAULT_WAIT_MS = 3000;
-
 /**
  * Counts and remembers what a sink's sessions did, and wakes waiters. Event-driven: no polling.
  * Events: `connection`, `transaction`, `recipient`, `delivery` (a DeliveryRecord), `fault`, `disconnect`.
@@ -145,7 +126,7 @@ export class Recorder extends EventEmitter implements SessionObserver {
   private records: DeliveryRecord[] = [];
   private seq = 0;
   private acceptedTotal = 0;
-  private waiters = new Set<Waiter>();
+  private readonly waiters = new Waiters();
   private lastEnd: SessionEnd | undefined;
   private refusals = new Map<number, string>();
 
@@ -283,9 +264,7 @@ export class Recorder extends EventEmitter implements SessionObserver {
       this.options.onDelivery?.(record, delivery);
       this.emit('delivery', record);
     }
-    if (this.waiters.size > 0) {
-      for (const waiter of this.waiters) if (waiter.check()) this.waiters.delete(waiter);
-    }
+    this.waiters.check();
   }
 
   /**
@@ -293,16 +272,16 @@ export class Recorder extends EventEmitter implements SessionObserver {
    * Event-driven; rejects after `timeout` ms with a message that says what did arrive.
    */
   waitFor(target: WaitTarget, options: WaitOptions = {}): Promise<DeliveryRecord[]> {
-    const timeout = options.timeout ?? DEFAULT_WAIT_MS;
-    if (!Number.isFinite(timeout) || timeout < 0) {
-      return Promise.reject(new RangeError(`waitFor: timeout must be a number of milliseconds >= 0, got ${timeout}`));
-    }
-    if (typeof target === 'number' && (!Number.isInteger(target) || target < 0)) {
-      return Promise.reject(new RangeError(`waitFor: count must be a whole number >= 0, got ${target}`));
+    let timeout: number;
+    try {
+      timeout = waitTimeout(options.timeout);
+      if (typeof target === 'number') checkWaitCount(target);
+    } catch (error) {
+      return Promise.reject(error);
     }
     const since = options.since;
     const wanted = typeof target === 'number' ? target : (options.count ?? 1);
-    // Compiled once: waiters re-check on every delivery.
+    // Compiled once: waits re-check on every delivery.
     const sinceSeq = since?.seq ?? 0;
     const match: (r: DeliveryRecord) => boolean =
       typeof target === 'object'
@@ -311,63 +290,24 @@ export class Recorder extends EventEmitter implements SessionObserver {
           ? (r) => r.accepted && r.seq > sinceSeq && target(r)
           : (r) => r.accepted && r.seq > sinceSeq;
     const matches = (): DeliveryRecord[] => this.records.filter(match);
-    const reached = (): boolean => {
-      if (typeof target === 'number') {
-        return (since === undefined ? this.counters.accepted : this.acceptedSince(since)) >= target;
-      }
-      return matches().length >= wanted;
-    };
-
-    const signal = options.signal;
-    return new Promise<DeliveryRecord[]>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      if (reached()) {
-        resolve(matches());
-        return;
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        this.waiters.delete(waiter);
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      const waiter: Waiter = {
-        check: () => {
-          if (!reached()) return false;
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve(matches());
-          return true;
-        },
-        fail: (error) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(waiter);
-      timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        signal?.removeEventListener('abort', onAbort);
-        const got =
-          typeof target === 'number'
-            ? since === undefined
-              ? this.counters.accepted
-              : this.acceptedSince(since)
-            : matches().length;
-        reject(new WaitTimeoutError(this.describeTimeout(timeout, wanted, got, target, since), wanted, got));
-      }, timeout);
-    });
+    const count = (): number =>
+      typeof target === 'number'
+        ? since === undefined
+          ? this.counters.accepted
+          : this.acceptedSince(since)
+        : matches().length;
+    const reached = (): DeliveryRecord[] | undefined => (count() >= wanted ? matches() : undefined);
+    const criterion =
+      typeof target === 'number' ? undefined : typeof target === 'function' ? 'predicate' : JSON.stringify(target);
+    const reportSince = since ?? (typeof target === 'object' ? target.since : undefined);
+    return this.waiters.wait(reached, timeout, options.signal, () =>
+      waitTimedOut(timeout, wanted, count(), criterion, this.describe(reportSince ? { since: reportSince } : {})),
+    );
   }
 
   /** Rejects every pending wait (the sink is closing). */
   failWaiters(error: Error): void {
-    for (const waiter of this.waiters) waiter.fail(error);
-    this.waiters.clear();
+    this.waiters.failAll(error);
   }
 
   /** Records matching a raw predicate, rejected ones included (views combine filters with it). */
@@ -403,21 +343,6 @@ export class Recorder extends EventEmitter implements SessionObserver {
       lines.push('No client connected: is the sender pointed at this sink (host and port)?');
     }
     return lines.join('\n');
-  }
-
-  private describeTimeout(
-    timeout: number,
-    wanted: number,
-    got: number,
-    target: WaitTarget,
-    waitSince: Mark | undefined,
-  ): string {
-    const what =
-      typeof target === 'number'
-        ? `${got} of ${wanted} deliveries`
-        : `${got} of ${wanted} matching deliveries (${typeof target === 'function' ? 'predicate' : JSON.stringify(target)})`;
-    const since = waitSince ?? (typeof target === 'object' ? target.since : undefined);
-    return `waitFor timed out after ${timeout} ms with ${what}.\n${this.describe(since ? { since } : {})}`;
   }
 }
 

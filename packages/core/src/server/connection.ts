@@ -4,9 +4,9 @@ import { type SecureContext, TLSSocket } from 'node:tls';
 import { replies } from '../protocol/replies.js';
 import { encodeReply, formatReply, type Reply, reply } from '../protocol/reply.js';
 import type { SmtpSession } from '../protocol/session.js';
-import type { Delivery, TlsInfo } from '../protocol/types.js';
-import { refuseHandshake } from '../tls/handshake-fault.js';
+import type { Delivery } from '../protocol/types.js';
 import { type DeadlineExpired, Deadlines } from './deadlines.js';
+import { upgradeToTls } from './tls-upgrade.js';
 
 /** What a connection needs from its sink. */
 export interface ConnectionHost {
@@ -315,8 +315,8 @@ export class Connection {
   }
 
   private startTls(): void {
-    const context = this.host.secureContext();
-    if (context === undefined) {
+    const secureContext = this.host.secureContext();
+    if (secureContext === undefined) {
       this.session.terminate(replies.tlsNotAvailable);
       this.drain();
       return;
@@ -336,33 +336,17 @@ export class Connection {
     // From here the handshake timer below watches the connection; the plain socket's would fire unheard.
     plain.setTimeout(0);
     plain.on('close', () => this.onClose());
-    const handshakeTimeout = (): void => this.destroy();
-    if (this.host.handshakeFault) {
-      refuseHandshake(plain);
-      plain.setTimeout(this.host.idleTimeout, handshakeTimeout);
-      return;
-    }
-    const secure = new TLSSocket(plain, {
-      isServer: true,
-      secureContext: context,
-      requestCert: false,
+    const context = this.host.handshakeFault ? undefined : secureContext;
+    this.socket = upgradeToTls(plain, context, 'starttls', this.host.idleTimeout, {
+      secured: (secure, info) => {
+        this.upgrading = false;
+        this.session.tlsStarted(info);
+        // Idle from now on means an idle session, which gets its 421 from onIdle.
+        this.attach(secure);
+        secure.setTimeout(this.host.idleTimeout);
+      },
+      failed: () => this.destroy(),
     });
-    this.socket = secure;
-    secure.on('error', () => this.destroy());
-    secure.once('secure', () => {
-      this.upgrading = false;
-      const info: TlsInfo = {
-        protocol: secure.getProtocol() ?? 'unknown',
-        cipher: secure.getCipher()?.name ?? 'unknown',
-        mode: 'starttls',
-      };
-      this.session.tlsStarted(info);
-      // Idle from now on means an idle session, which gets its 421 from onIdle.
-      secure.removeListener('timeout', handshakeTimeout);
-      this.attach(secure);
-      secure.setTimeout(this.host.idleTimeout);
-    });
-    secure.setTimeout(this.host.idleTimeout, handshakeTimeout);
   }
 
   private onIdle(): void {

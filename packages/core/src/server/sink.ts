@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { clearTimeout, setTimeout } from 'node:timers';
-import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { FaultRules } from '../behaviour/faults.js';
 import { SinkBehaviour } from '../behaviour/policy.js';
 import { replies } from '../protocol/replies.js';
 import { encodeReply } from '../protocol/reply.js';
 import { type SessionOptions, SmtpSession } from '../protocol/session.js';
-import type { ConnectionInfo, FiredFault, TlsInfo } from '../protocol/types.js';
+import type { ConnectionInfo, FiredFault } from '../protocol/types.js';
 import { CaptureStore } from '../record/capture.js';
 import type { CapturedMessage } from '../record/parsed.js';
 import {
@@ -21,13 +21,15 @@ import {
   type WaitTarget,
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
+import { sinkClosedError } from '../record/wait.js';
 import { type CertificateFault, faultCertificate, testCertificate, writeCaFile } from '../tls/certificates.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
-import { refuseHandshake } from '../tls/handshake-fault.js';
 import { serverNameFor } from '../tls/server-name.js';
 import { AddressLimit } from './address-limit.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { type ResolvedOptions, resolveOptions, type SinkOptions } from './options.js';
+import { upgradeToTls } from './tls-upgrade.js';
+import { hostPort, listenerUrl } from './url.js';
 import { SinkView, type ViewScope } from './view.js';
 
 /** A TLS fault to serve, to prove a client refuses a bad server. */
@@ -141,12 +143,12 @@ export class Sink {
 
   /** `smtp://host:port` (or `lmtp://`) of the plain listener. */
   get url(): string {
-    return `${this.options.lmtp ? 'lmtp' : 'smtp'}://${urlHost(this.host)}:${this.port}`;
+    return listenerUrl(this.options.lmtp ? 'lmtp' : 'smtp', this.host, this.port);
   }
 
   /** `smtps://host:tlsPort` of the implicit-TLS listener, when there is one. */
   get tlsUrl(): string | undefined {
-    return this.tlsPort === undefined ? undefined : `smtps://${urlHost(this.host)}:${this.tlsPort}`;
+    return this.tlsPort === undefined ? undefined : listenerUrl('smtps', this.host, this.tlsPort);
   }
 
   /** Accepted deliveries: messages whose final reply to DATA or BDAT LAST was 2xx. */
@@ -204,7 +206,7 @@ export class Sink {
 
   /**
    * Resolves when `target` is reached: a number of accepted deliveries, or a predicate/filter
-   * matching accepted deliveries. Rejects after `timeout` ms (default 3000) saying what arrived.
+   * matching accepted deliveries. Rejects after `timeout` ms (default 3000, `DEFAULT_WAIT_MS`) with a `WaitTimeoutError` saying what arrived.
    *
    * @example await sink.waitFor(2, { timeout: 1000 });
    */
@@ -283,7 +285,7 @@ export class Sink {
       for (const pending of [...this.connectionsPending]) pending.shutdown();
       // Their 421 is already written; waiting out the grace period would hold close() for a second.
       for (const socket of [...this.refusedSockets]) socket.destroy();
-      this.recorder.failWaiters(new Error('waitFor: the sink was closed before the wait was satisfied'));
+      this.recorder.failWaiters(sinkClosedError());
       if (this.controlApi !== undefined) {
         pending++;
         this.controlApi.close().then(done, done);
@@ -482,48 +484,32 @@ export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
 
   const acceptImplicitTls = (socket: Socket, info: ConnectionInfo): void => {
     const current = sink as Sink;
-    if (tlsFault === 'handshake' || context === undefined) {
-      // Tracked like any handshake in progress, so close() ends it and the counters see it close.
-      const pending = { shutdown: () => socket.destroy() };
-      current.connectionsPending.add(pending);
-      socket.once('close', () => {
-        current.connectionsPending.delete(pending);
-        recorder.connectionClosed(info, undefined, false);
-      });
-      socket.setTimeout(resolved.idleTimeout, () => socket.destroy());
-      refuseHandshake(socket);
-      return;
-    }
-    const secure = new TLSSocket(socket, { isServer: true, secureContext: context });
-    let started = false;
+    // Tracked like any handshake in progress, so close() ends it and the counters see it close.
     const pending = { shutdown: () => secure.destroy() };
-    const fail = (): void => {
-      if (started) return;
-      started = true;
-      current.connectionsPending.delete(pending);
-      secure.destroy();
-      recorder.connectionClosed(info, undefined, false);
-    };
     current.connectionsPending.add(pending);
-    secure.on('error', fail);
-    secure.setTimeout(resolved.idleTimeout, fail);
-    socket.on('close', fail);
-    secure.once('secure', () => {
-      if (started) return;
-      started = true;
-      current.connectionsPending.delete(pending);
-      socket.removeListener('close', fail);
-      secure.removeListener('error', fail);
-      secure.setTimeout(0);
-      const tls: TlsInfo = {
-        protocol: secure.getProtocol() ?? 'unknown',
-        cipher: secure.getCipher()?.name ?? 'unknown',
-        mode: 'implicit',
-      };
-      const connection = new Connection(secure, new SmtpSession(implicitSession, info, recorder, tls), host, socket);
-      current.adopt(connection);
-      connection.start();
-    });
+    const secure = upgradeToTls(
+      socket,
+      tlsFault === 'handshake' ? undefined : context,
+      'implicit',
+      resolved.idleTimeout,
+      {
+        secured: (tls, tlsInfo) => {
+          current.connectionsPending.delete(pending);
+          const connection = new Connection(
+            tls,
+            new SmtpSession(implicitSession, info, recorder, tlsInfo),
+            host,
+            socket,
+          );
+          current.adopt(connection);
+          connection.start();
+        },
+        failed: () => {
+          current.connectionsPending.delete(pending);
+          recorder.connectionClosed(info, undefined, false);
+        },
+      },
+    );
   };
 
   const servers: Server[] = [];
@@ -606,7 +592,7 @@ function secureContextFor(material: { key: string; cert: string }, options: Reso
 }
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number, listener: string): Error {
-  const where = `${urlHost(host)}:${port}`;
+  const where = hostPort(host, port);
   const option = listener === 'smtps' ? 'tlsPort' : 'port';
   if (error.code === 'EADDRINUSE') {
     return new Error(`startSink: ${where} is already in use; choose another "${option}" or use 0 for any free port`, {
@@ -626,8 +612,4 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number, l
     );
   }
   return new Error(`startSink: cannot listen on ${where}: ${error.message}`, { cause: error });
-}
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }

@@ -30,26 +30,11 @@ export interface SinkAddress {
 }
 
 /**
- * A per-test window on a sink: `accepted`, `deliveries()` and `waitFor()` count only what came
- * after the view's mark (and matches its scope). `reset()` moves the mark to now.
- *
- * @example const view = sink.view(); await send(); expect(view.accepted).toBe(1);
+ * The address members of a view, forwarded from the sink behind it: written once for the
+ * in-process `SinkView` and the remote `RemoteSinkView`.
  */
-export class SinkView implements SinkAddress {
-  private start: Mark;
-
-  constructor(
-    private readonly recorder: Recorder,
-    private readonly address: SinkAddress,
-    readonly scope: ViewScope = {},
-  ) {
-    this.start = recorder.mark();
-    if ((scope.to !== undefined || scope.from !== undefined) && !recorder.keepsRecords) {
-      throw new TypeError(
-        'sink.view({ to, from }) needs delivery records: start the sink with capture "envelope" or "full", not "count"',
-      );
-    }
-  }
+export abstract class SinkAddressOf implements SinkAddress {
+  constructor(private readonly address: SinkAddress) {}
 
   get host(): string {
     return this.address.host;
@@ -71,6 +56,30 @@ export class SinkView implements SinkAddress {
   clientTls(overrides?: ClientTlsOverrides): ClientTlsSettings {
     if (this.address.clientTls === undefined) throw new Error('view.clientTls(): this sink has no TLS');
     return this.address.clientTls(overrides);
+  }
+}
+
+/**
+ * A per-test window on a sink: `accepted`, `deliveries()` and `waitFor()` count only what came
+ * after the view's mark (and matches its scope). `reset()` moves the mark to now.
+ *
+ * @example const view = sink.view(); await send(); expect(view.accepted).toBe(1);
+ */
+export class SinkView extends SinkAddressOf {
+  private start: Mark;
+
+  constructor(
+    private readonly recorder: Recorder,
+    address: SinkAddress,
+    readonly scope: ViewScope = {},
+  ) {
+    super(address);
+    this.start = recorder.mark();
+    if ((scope.to !== undefined || scope.from !== undefined) && !recorder.keepsRecords) {
+      throw new TypeError(
+        'sink.view({ to, from }) needs delivery records: start the sink with capture "envelope" or "full", not "count"',
+      );
+    }
   }
 
   /** The mark this view counts from. */
