@@ -423,7 +423,12 @@ export const faultRule = {
     return {
       stage: 'rcpt',
       match,
-      action: { type: 'reply', code: greylisted.code, enhanced: greylisted.enhanced, text: greylisted.text as string },
+      action: {
+        type: 'reply',
+        code: greylisted.code,
+        ...(greylisted.enhanced === undefined ? {} : { enhanced: greylisted.enhanced }),
+        text: greylisted.text as string,
+      },
     };
   },
   disconnect: (stage: StageName = 'message', options: { times?: number; match?: FaultMatch } = {}): FaultRule => ({
@@ -690,7 +695,7 @@ function normalizeAction(
 ): {
   info: FaultAction;
   text: string;
-  applies?: (context: StageContext) => boolean;
+  applies?: ((context: StageContext) => boolean) | undefined;
   decide: (random: Random, context: StageContext) => Decision;
 } {
   if (typeof action === 'string') {

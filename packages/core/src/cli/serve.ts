@@ -233,7 +233,7 @@ export async function serve(args: string[], version: string): Promise<void> {
     if (!['count', 'envelope', 'full'].includes(flags.capture)) {
       throw new UsageError(`--capture must be count, envelope or full, got ${JSON.stringify(flags.capture)}`);
     }
-    options.capture = flags.capture as StartOptions['capture'];
+    options.capture = flags.capture as NonNullable<StartOptions['capture']>;
   }
   if (flags['max-records'] !== undefined) options.maxRecords = parseCount(flags['max-records'], '--max-records');
   if (flags['max-capture-bytes'] !== undefined) {
@@ -512,7 +512,7 @@ async function configBehaviour(options: StartOptions, path: string): Promise<voi
     for (const [stage, value] of Object.entries(byStage)) {
       if (typeof value === 'string') byStage[stage] = parseDelayRange(value, `${where} "delay.${stage}"`);
     }
-    options.delay = byStage as StartOptions['delay'];
+    options.delay = byStage as NonNullable<StartOptions['delay']>;
   }
   if (Array.isArray(options.faults)) {
     const names = new Set(

@@ -13,7 +13,8 @@ import {
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
 import { checkWaitCount, WaitTimeoutError, waitTimedOut, waitTimeout } from '../record/wait.js';
-import { type SinkAddress, SinkAddressOf, type ViewScope } from '../server/view.js';
+import type { MailSink, MailSinkView, ViewScope } from '../server/mail-sink.js';
+import { SinkAddressOf } from '../server/view.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { ApiClient, RemoteError } from './api-client.js';
 import { filterToQuery, markToken } from './query.js';
@@ -74,7 +75,7 @@ export async function connectSink(
  *
  * @example const sink = await connectSink(url); const view = await sink.view({ to: 'me@test' }); await view.waitFor(1);
  */
-export class RemoteSink implements SinkAddress {
+export class RemoteSink implements MailSink<'remote'> {
   readonly host: string;
   readonly port: number;
   readonly url: string;
@@ -380,7 +381,8 @@ type WaitAnswer =
  *
  * @example const view = await remote.view(); await send(); expect(await view.accepted()).toBe(1);
  */
-export class RemoteSinkView extends SinkAddressOf {
+export class RemoteSinkView extends SinkAddressOf implements MailSinkView<'remote'> {
+  /** @internal use `remote.view()` */
   constructor(
     private readonly sink: RemoteSink,
     readonly scope: ViewScope,

@@ -27,10 +27,11 @@ import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } fr
 import { serverNameFor } from '../tls/server-name.js';
 import { AddressLimit } from './address-limit.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import type { MailSink, ViewScope } from './mail-sink.js';
 import { type ResolvedOptions, resolveOptions, type SinkOptions } from './options.js';
 import { upgradeToTls } from './tls-upgrade.js';
 import { hostPort, listenerUrl } from './url.js';
-import { SinkView, type ViewScope } from './view.js';
+import { SinkView } from './view.js';
 
 /** A TLS fault to serve, to prove a client refuses a bad server. */
 export type TlsFault = CertificateFault | 'handshake';
@@ -78,7 +79,7 @@ let sinkCounter = 0;
  * const sink = await startSink(); // smtp://127.0.0.1:<random port>
  * await sendSomeMail(sink.port); await sink.waitFor(1); await sink.close();
  */
-export class Sink {
+export class Sink implements MailSink<'in-process'> {
   /** Bound address, e.g. `127.0.0.1`. */
   readonly host: string;
   /** Bound plain-SMTP (or LMTP) port. */
@@ -89,7 +90,7 @@ export class Sink {
   readonly ca: string | undefined;
   /** The options in force, defaults applied. */
   readonly options: Readonly<ResolvedOptions>;
-  /** Counts, records and events of this sink. */
+  /** @internal counts, records and events of this sink: read them through the sink's methods and `on()` */
   readonly recorder: Recorder;
 
   private readonly servers: Server[];

@@ -9,25 +9,7 @@ import {
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
 import type { ClientTlsOverrides, ClientTlsSettings } from '../tls/client-settings.js';
-
-/** Which deliveries a view sees: those after its mark, optionally only to/from an address. */
-export interface ViewScope {
-  /** Only deliveries to this envelope recipient (concurrent tests on one sink don't see each other's mail). */
-  to?: string;
-  /** Only deliveries from this envelope sender. */
-  from?: string;
-}
-
-/** Where a sink listens, shared by sinks and views. */
-export interface SinkAddress {
-  readonly host: string;
-  readonly port: number;
-  readonly url: string;
-  readonly tlsPort: number | undefined;
-  readonly ca: string | undefined;
-  /** TLS settings for a client that verifies the sink (nodemailer's `tls` option). */
-  clientTls?(overrides?: ClientTlsOverrides): ClientTlsSettings;
-}
+import type { MailSinkView, SinkAddress, ViewScope } from './mail-sink.js';
 
 /**
  * The address members of a view, forwarded from the sink behind it: written once for the
@@ -65,9 +47,10 @@ export abstract class SinkAddressOf implements SinkAddress {
  *
  * @example const view = sink.view(); await send(); expect(view.accepted).toBe(1);
  */
-export class SinkView extends SinkAddressOf {
+export class SinkView extends SinkAddressOf implements MailSinkView<'in-process'> {
   private start: Mark;
 
+  /** @internal use `sink.view()` */
   constructor(
     private readonly recorder: Recorder,
     address: SinkAddress,
