@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { clearTimeout, setTimeout } from 'node:timers';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import type { FaultRules } from '../behaviour/faults.js';
 import { SinkBehaviour } from '../behaviour/policy.js';
 import { replies } from '../protocol/replies.js';
@@ -22,19 +22,19 @@ import {
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
 import { sinkClosedError } from '../record/wait.js';
-import { type CertificateFault, faultCertificate, testCertificate, writeCaFile } from '../tls/certificates.js';
+import { writeCaFile } from '../tls/certificates.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { serverNameFor } from '../tls/server-name.js';
 import { AddressLimit } from './address-limit.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { MailSink, ViewScope } from './mail-sink.js';
 import { type ResolvedOptions, resolveOptions, type SinkOptions } from './options.js';
+import { certificateFor, secureContextFor, type TlsFault } from './secure-context.js';
 import { upgradeToTls } from './tls-upgrade.js';
 import { hostPort, listenerUrl } from './url.js';
 import { SinkView } from './view.js';
 
-/** A TLS fault to serve, to prove a client refuses a bad server. */
-export type TlsFault = CertificateFault | 'handshake';
+export type { TlsFault } from './secure-context.js';
 
 /** Options of the engine: the sink's, plus TLS faults (`StartOptions` adds the control API). */
 export interface EngineOptions extends SinkOptions {
@@ -543,53 +543,6 @@ export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
     throw error;
   }
   return sink;
-}
-
-async function certificateFor(
-  options: ResolvedOptions,
-  fault: TlsFault | undefined,
-): Promise<{ key: string; cert: string; ca: string }> {
-  if (options.certificate !== undefined) {
-    const c = options.certificate;
-    return { key: c.key.toString(), cert: c.cert.toString(), ca: (c.ca ?? c.cert).toString() };
-  }
-  const certOptions = {
-    hostnames: options.tlsHostnames,
-    ...(options.tlsCacheDir ? { cacheDir: options.tlsCacheDir } : {}),
-  };
-  if (fault !== undefined && fault !== 'handshake') return faultCertificate(fault, certOptions);
-  return testCertificate(certOptions);
-}
-
-/** Generated certificates are memoised objects: their parsed contexts are kept too, per minimum version. */
-const generatedContexts = new WeakMap<object, Map<string, SecureContext>>();
-
-function secureContextFor(material: { key: string; cert: string }, options: ResolvedOptions): SecureContext {
-  if (options.certificate === undefined) {
-    // Parsing the key and certificate is most of what a TLS sink costs over a plain one once the
-    // certificate exists; per-test sinks share one context instead.
-    let byVersion = generatedContexts.get(material);
-    if (byVersion === undefined) {
-      byVersion = new Map();
-      generatedContexts.set(material, byVersion);
-    }
-    let context = byVersion.get(options.minTlsVersion);
-    if (context === undefined) {
-      context = createSecureContext({ key: material.key, cert: material.cert, minVersion: options.minTlsVersion });
-      byVersion.set(options.minTlsVersion, context);
-    }
-    return context;
-  }
-  try {
-    return createSecureContext({ key: material.key, cert: material.cert, minVersion: options.minTlsVersion });
-  } catch (error) {
-    // OpenSSL's own words ("key values mismatch", "unsupported") do not say which input was wrong.
-    throw new TypeError(
-      `startSink: option "certificate" cannot be used: ${(error as Error).message}. Pass PEM text (or Buffers) ` +
-        'of a private key and of the certificate it belongs to, leaf first, e.g. { key, cert, ca } from testCertificate().',
-      { cause: error },
-    );
-  }
 }
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number, listener: string): Error {
