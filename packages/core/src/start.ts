@@ -1,6 +1,7 @@
 import { type ControlApiOptions, serveControlApi } from './control/api.js';
 import { sinkTarget } from './control/target.js';
-import { type EngineOptions, listenSink, type Sink } from './server/sink.js';
+import { listenSink } from './server/listen.js';
+import type { EngineOptions, Sink } from './server/sink.js';
 
 /** Options of `startSink`: the engine's (`SinkOptions`, TLS faults) plus the control API. */
 export interface StartOptions extends EngineOptions {
