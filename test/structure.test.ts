@@ -6,7 +6,9 @@ interface Edge {
   pkg?: string;
   spec: string;
 }
-const { findCircles, findWrongWayArrows, importGraph, importsOf, layerOf } = structure as {
+const { findCircles, findLongFiles, findWrongWayArrows, importGraph, importsOf, layerOf, MAX_LINES } = structure as {
+  findLongFiles(): Array<{ file: string; lines: number }>;
+  MAX_LINES: number;
   findCircles(graph: Map<string, Edge[]>): string[][];
   findWrongWayArrows(graph: Map<string, Edge[]>): string[];
   importGraph(files?: string[]): Map<string, Edge[]>;
@@ -58,5 +60,10 @@ describe('the source tree keeps the layering of DESIGN.md', () => {
 
   it('has no import from a lower layer to a higher one (protocol, tls < record < behaviour < server < control < root < cli / adapters)', () => {
     expect(findWrongWayArrows(graph)).toEqual([]);
+  });
+
+  it(`has no source file in packages/*/src over ${450} lines: one concept a file`, () => {
+    expect(MAX_LINES).toBe(450);
+    expect(findLongFiles(), 'split these along their concepts (see README, Layout)').toEqual([]);
   });
 });
