@@ -9,78 +9,14 @@ import type {
   SessionObserver,
   Transaction,
 } from '../protocol/types.js';
+import { compileFilter, type DeliveryFilter, type DeliveryPredicate, type Mark } from './filter.js';
 import { type DeliveryRecord, replyRecordToString, toDeliveryRecord } from './records.js';
+import { type CaptureCounter, type SinkStats, zeroStats } from './stats.js';
 import { checkWaitCount, Waiters, waitTimedOut, waitTimeout } from './wait.js';
 
-/** Counters of a sink. Every count starts at 0 and `reset()` zeroes them. */
-export interface SinkStats {
-  /** Accepted deliveries: messages whose final reply to DATA or BDAT LAST was 2xx. */
-  accepted: number;
-  /** Messages whose final reply was 4xx or 5xx. */
-  rejected: number;
-  /** Connections accepted (over the connection limit ones included). */
-  connections: number;
-  /** Connections open right now (not zeroed by reset). */
-  activeConnections: number;
-  /** Connections turned away with 421 because of `maxConnections` or `maxConnectionsPerAddress`. */
-  refusedConnections: number;
-  /** Mail transactions started (MAIL FROM accepted). */
-  transactions: number;
-  recipientsAccepted: number;
-  recipientsRejected: number;
-  /** Message octets of accepted deliveries. */
-  acceptedBytes: number;
-  /** Octets read from clients, commands included. */
-  receivedBytes: number;
-  /** Fault rules that fired. */
-  faults: number;
-  /** Delivery records dropped to stay within `maxRecords` (counted, never silently lost). */
-  evictedRecords: number;
-  /** Messages whose content is kept right now (capture `full`). */
-  capturedMessages: number;
-  /** Octets of message content kept right now (capture `full`), at most `maxCaptureBytes`. */
-  capturedBytes: number;
-  /** Captured messages dropped to stay within `maxRecords` or `maxCaptureBytes`. */
-  evictedMessages: number;
-  /** Octets of the captured messages dropped to stay within the limits. */
-  evictedBytes: number;
-  /** Accepted messages whose content was not kept: larger than `maxCaptureBytes` or `maxMessageSize`. */
-  uncapturedMessages: number;
-}
-
-/** The capture counters, kept by the capture store through `Recorder.count`. */
-export type CaptureCounter =
-  | 'capturedMessages'
-  | 'capturedBytes'
-  | 'evictedMessages'
-  | 'evictedBytes'
-  | 'uncapturedMessages';
-
-/** A point in a sink's history: count or wait for what came after it (per-test accounting). */
-export interface Mark {
-  /** Sequence number of the last delivery record when the mark was taken. */
-  seq: number;
-  /** Accepted deliveries since the sink started (never reset) when the mark was taken. */
-  acceptedTotal: number;
-}
-
-/** Selects deliveries; every given field must match. Works the same in-process and remotely. */
-export interface DeliveryFilter {
-  /** An envelope recipient, compared case-insensitively. */
-  to?: string;
-  /** The envelope sender, compared case-insensitively. */
-  from?: string;
-  /** Substring of the subject (needs the header section: capture `full` or header switches on). */
-  subject?: string;
-  /** A header that must be present, optionally with a value substring: `{ name: 'x-test', value: '42' }`. */
-  header?: { name: string; value?: string };
-  /** Only deliveries after this mark. */
-  since?: Mark;
-  /** Include rejected deliveries too (default: accepted only). */
-  includeRejected?: boolean;
-}
-
-export type DeliveryPredicate = (record: DeliveryRecord) => boolean;
+export type { DeliveryFilter, DeliveryPredicate, Mark } from './filter.js';
+export { compileFilter } from './filter.js';
+export type { CaptureCounter, SinkStats } from './stats.js';
 
 /** What a wait targets: a number of accepted deliveries, a predicate, or a filter. */
 export type WaitTarget = number | DeliveryPredicate | DeliveryFilter;
@@ -351,48 +287,4 @@ export function describeRecord(r: DeliveryRecord): string {
   const to = r.recipients.length > 0 ? r.recipients.join(', ') : '(no accepted recipient)';
   const tls = r.tls ? ` over ${r.tls.protocol}` : '';
   return `#${r.seq} ${r.accepted ? 'accepted' : 'rejected'} from <${r.sender}> to ${to}, ${r.size} octets${tls}: ${replyRecordToString(r.reply)}`;
-}
-
-export function compileFilter(filter: DeliveryFilter): (r: DeliveryRecord) => boolean {
-  const to = filter.to?.toLowerCase();
-  const from = filter.from?.toLowerCase();
-  const subject = filter.subject;
-  const header = filter.header ? { name: filter.header.name.toLowerCase(), value: filter.header.value } : undefined;
-  const sinceSeq = filter.since?.seq;
-  const includeRejected = filter.includeRejected === true;
-  return (r) => {
-    if (!includeRejected && !r.accepted) return false;
-    if (sinceSeq !== undefined && r.seq <= sinceSeq) return false;
-    if (to !== undefined && !r.recipients.some((a) => a.toLowerCase() === to)) return false;
-    if (from !== undefined && r.sender.toLowerCase() !== from) return false;
-    if (subject !== undefined && !(r.subject ?? '').includes(subject)) return false;
-    if (header !== undefined) {
-      const values = r.headers?.[header.name];
-      if (values === undefined) return false;
-      if (header.value !== undefined && !values.some((v) => v.includes(header.value as string))) return false;
-    }
-    return true;
-  };
-}
-
-function zeroStats(): SinkStats {
-  return {
-    accepted: 0,
-    rejected: 0,
-    connections: 0,
-    activeConnections: 0,
-    refusedConnections: 0,
-    transactions: 0,
-    recipientsAccepted: 0,
-    recipientsRejected: 0,
-    acceptedBytes: 0,
-    receivedBytes: 0,
-    faults: 0,
-    evictedRecords: 0,
-    capturedMessages: 0,
-    capturedBytes: 0,
-    evictedMessages: 0,
-    evictedBytes: 0,
-    uncapturedMessages: 0,
-  };
 }
