@@ -150,6 +150,14 @@ describe.each(kinds)('the sink contract: $name', ({ open }) => {
     expect(await sink.faults.fired()).toEqual([]);
   });
 
+  it('answers as a provider preset does, through the same faults interface', async () => {
+    await sink.faults.preset('gmail.unknownUser', { recipient: '*@gone.test' });
+    await expect(send({ to: 'nobody@gone.test' })).rejects.toThrow(/550/);
+    await send({ subject: 'still accepted' });
+    await sink.waitFor(1);
+    expect((await sink.faults.fired()).map((f) => f.stage)).toEqual(['rcpt']);
+  });
+
   it('zeroes counts on reset and describes what it saw', async () => {
     await send({ subject: 'counted' });
     await sink.waitFor(1);

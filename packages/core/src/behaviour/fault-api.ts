@@ -10,6 +10,7 @@ import type {
   GreylistOptions,
 } from './faults.js';
 import type { AddressPattern } from './patterns.js';
+import type { BlocklistOptions, PresetRuleOptions, ProviderPresetName } from './presets/index.js';
 
 /** A fault rule that was added, in-process (`FaultHandle`) or remote (`RemoteFaultHandle`). */
 export interface SinkFaultHandle<R extends Reach = Reach> {
@@ -46,4 +47,8 @@ export interface SinkFaults<R extends Reach = Reach, H extends SinkFaultHandle<R
   greylist(options?: GreylistOptions): Read<R, H>;
   disconnect(stage?: StageName, options?: { times?: number; match?: FaultMatch }): Read<R, H>;
   delay(stage: StageName, ms: DelayRange, options?: { times?: number; match?: FaultMatch }): Read<R, H>;
+  /** Replies as a large mailbox provider documents it (`bounceReplies.providers`). */
+  preset(preset: ProviderPresetName, options?: PresetRuleOptions): Read<R, H>;
+  /** Answers as Postfix does for a client (or HELO name, sender, recipient domain) on a blocklist. */
+  blocklist(blocklist: BlocklistOptions, options?: PresetRuleOptions): Read<R, H>;
 }
