@@ -133,7 +133,7 @@ export class FaultRuleError extends TypeError {
   override name = 'FaultRuleError';
 }
 
-/** @internal a checked rule, ready to fire. */
+/** A checked rule, ready to fire (what `compileRule` returns; not part of the public API). */
 export interface CompiledRule {
   readonly name: string;
   readonly stage: Stage;

@@ -60,7 +60,7 @@ export function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-/** @internal `host` is a loopback address or name: an API bound there is private to this machine. */
+/** `host` is a loopback address or name: an API bound there is private to this machine. */
 export function isLoopback(host: string): boolean {
   const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
   return host === 'localhost' || host === '::1' || (isIP(v4) === 4 && v4.startsWith('127.'));
