@@ -74,6 +74,10 @@ export type {
   RemoteMailSource,
 } from './record/assertions.js';
 export { checkAccepted, checkReceive, checkReceivedMailTo } from './record/assertions.js';
+export type { MailboxMessage, MailboxOptions, MailboxSource, MessageQuery } from './record/mailbox.js';
+export { createMailbox, Mailbox } from './record/mailbox.js';
+export type { CodeOptions, LinkQuery, MessageBodies, MessageHelpers } from './record/message-content.js';
+export { messageCodes, messageLink, messageLinks } from './record/message-content.js';
 export type { MailAddress, ParsedAttachment, ParsedMessage, ParsedMessageJson } from './record/parsed.js';
 export { CapturedMessage } from './record/parsed.js';
 export type { Live, Reach, Read } from './record/reach.js';
