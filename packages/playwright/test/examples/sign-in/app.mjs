@@ -10,7 +10,7 @@ const links = new Map(); // token -> email
 const codes = new Map(); // email -> code
 
 const page = (body) => `<!doctype html><html><body><main>${body}</main></body></html>`;
-const escape = (text) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const server = createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
@@ -41,7 +41,7 @@ const server = createServer(async (req, res) => {
         });
         return send(
           200,
-          `<form method="post" action="/code"><input type="hidden" name="email" value="${escape(email)}">
+          `<form method="post" action="/code"><input type="hidden" name="email" value="${escapeHtml(email)}">
            <label>Code <input name="code" inputmode="numeric"></label><button>Sign in</button></form>`,
         );
       }
@@ -57,7 +57,7 @@ const server = createServer(async (req, res) => {
       });
       return send(200, '<p>Check your inbox.</p>');
     }
-    const signedIn = (email) => send(200, `<h1>Signed in as ${escape(email)}</h1>`);
+    const signedIn = (email) => send(200, `<h1>Signed in as ${escapeHtml(email)}</h1>`);
     if (req.method === 'GET' && url.pathname === '/verify') {
       const email = links.get(url.searchParams.get('token') ?? '');
       links.delete(url.searchParams.get('token') ?? '');
@@ -71,7 +71,7 @@ const server = createServer(async (req, res) => {
     }
     send(404, '<h1>Not found</h1>');
   } catch (error) {
-    send(500, `<h1>Could not send the mail</h1><pre>${escape(String(error))}</pre>`);
+    send(500, `<h1>Could not send the mail</h1><pre>${escapeHtml(String(error))}</pre>`);
   }
 });
 
