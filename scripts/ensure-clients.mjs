@@ -13,6 +13,8 @@ const clients = [
   { command: 'curl', pkg: 'curl' },
   { command: 'openssl', pkg: 'openssl' },
   { command: 'python3', pkg: 'python3' },
+  // The browser of the Playwright end-to-end examples (Playwright cannot download its own here).
+  { command: 'chromium', pkg: 'chromium' },
 ];
 
 function missingClients() {
