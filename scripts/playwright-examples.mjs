@@ -3,13 +3,24 @@
 // @mailhole/playwright are packed and installed with plain npm (not the workspace) into a fresh
 // project next to @playwright/test, once for the current Playwright release line and once for the
 // one before; the README's playwright.config.ts and tests/sign-in.spec.ts are written out of the
-// README itself, the app beside them; `playwright test` must pass both tests on 2 workers.
+// README itself, the app beside them; `playwright test` must pass both tests on 2 workers. The
+// globalSetup example (the sink from @mailhole/playwright/global-setup, the app from a second
+// globalSetup) runs beside it.
 //
 // Usage: node scripts/playwright-examples.mjs [--no-build] [--keep]
 //   --no-build  pack the packages as they are built now (default: build them first)
 //   --keep      keep the sandbox folders (their paths are printed)
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -68,14 +79,17 @@ try {
 
   for (const version of versions) {
     const project = join(work, `playwright-${version}`);
-    mkdirSync(join(project, 'tests'), { recursive: true });
+    const signIn = join(project, 'sign-in');
+    mkdirSync(join(signIn, 'tests'), { recursive: true });
     writeFileSync(
       join(project, 'package.json'),
       `${JSON.stringify({ name: 'sign-in-example', private: true, type: 'module' }, null, 2)}\n`,
     );
-    writeFileSync(join(project, 'playwright.config.ts'), readmeBlock(readme, 'playwright.config.ts'));
-    writeFileSync(join(project, 'tests', 'sign-in.spec.ts'), readmeBlock(readme, 'tests/sign-in.spec.ts'));
-    copyFileSync(join(example, 'app.mjs'), join(project, 'app.mjs'));
+    writeFileSync(join(signIn, 'playwright.config.ts'), readmeBlock(readme, 'playwright.config.ts'));
+    writeFileSync(join(signIn, 'tests', 'sign-in.spec.ts'), readmeBlock(readme, 'tests/sign-in.spec.ts'));
+    copyFileSync(join(example, 'app.mjs'), join(signIn, 'app.mjs'));
+    // The other documented setup (globalSetup files, the app started by the second) beside it.
+    cpSync(join(example, '..', 'global-setup'), join(project, 'global-setup'), { recursive: true });
     run(
       'npm',
       [
@@ -90,11 +104,17 @@ try {
       ],
       { cwd: project },
     );
-    run(process.execPath, [join(project, 'node_modules', '@playwright', 'test', 'cli.js'), 'test', '--reporter=list'], {
-      cwd: project,
-      env: { ...process.env, CI: 'true', CHROMIUM_PATH: chromium, APP_PORT: String(await freePort()) },
-    });
-    say(`@playwright/test@${version}: the README example passed`);
+    for (const dir of [signIn, join(project, 'global-setup')]) {
+      run(
+        process.execPath,
+        [join(project, 'node_modules', '@playwright', 'test', 'cli.js'), 'test', '--reporter=list'],
+        {
+          cwd: dir,
+          env: { ...process.env, CI: 'true', CHROMIUM_PATH: chromium, APP_PORT: String(await freePort()) },
+        },
+      );
+    }
+    say(`@playwright/test@${version}: the README example and the globalSetup example passed`);
   }
 } finally {
   if (keep) say(`kept ${work}`);
