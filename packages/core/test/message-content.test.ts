@@ -100,6 +100,16 @@ describe('links(), link() and codes() on real nodemailer mails', () => {
     expect(() => message.link({} as never)).toThrow('link(): give { text } or { href }');
   });
 
+  it('reads the codes of an HTML-only mail from its visible text, not its markup', async () => {
+    const { message } = await receive({
+      subject: 'HTML only',
+      html: '<style>.c{width:123456px}</style><p>Your code is <b>730514</b>.</p><img src="https://app.test/p/99887766.png">',
+    });
+
+    expect(message.codes()).toEqual(['730514']);
+    expect(message.codes({ length: 6 })).toEqual(['730514']);
+  });
+
   it('gives a text-only mail the same links and codes, trimming the punctuation after a URL', async () => {
     const { message } = await receive({
       subject: 'Plain',
