@@ -1,4 +1,4 @@
-import { connectSink, createMailbox, type MailboxSource, type Sink } from '@mailhole/core';
+import { connectSink, createMailbox, type MailboxSource, messageCodes, type Sink } from '@mailhole/core';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { describe, expect, it } from 'vitest';
 import { sinkForTest, transportForTest } from '../../../test/support/tls-clients.js';
@@ -56,6 +56,8 @@ describe('links(), link() and codes() on real nodemailer mails', () => {
     expect(raw).toContain('Content-Transfer-Encoding: base64');
     expect(raw).not.toContain('730514');
     expect(message.codes({ length: 6 })).toEqual(['730514']);
+    // Without a text body (mailparser derives one here) the visible text of the HTML is read.
+    expect(messageCodes({ text: undefined, html: message.html })).toEqual(['730514']);
     expect(message.link({ text: 'Open App' })).toBe(signInUrl);
   });
 
@@ -108,6 +110,8 @@ describe('links(), link() and codes() on real nodemailer mails', () => {
 
     expect(message.codes()).toEqual(['730514']);
     expect(message.codes({ length: 6 })).toEqual(['730514']);
+    // Without a text body (mailparser derives one here) the visible text of the HTML is read.
+    expect(messageCodes({ text: undefined, html: message.html })).toEqual(['730514']);
   });
 
   it('gives a text-only mail the same links and codes, trimming the punctuation after a URL', async () => {
