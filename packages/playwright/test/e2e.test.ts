@@ -2,46 +2,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { requireTool } from '../../../test/support/child.js';
-import { CHROMIUM, freePort, type PlaywrightRun, runPlaywright } from './harness.js';
+import { type PlaywrightRun, runPlaywright } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-describe('the sign-in example: sink started in playwright.config, app by webServer, 2 workers', () => {
-  let run: PlaywrightRun;
-  beforeAll(async () => {
-    requireTool(CHROMIUM, 'apt-get install chromium (scripts/ensure-clients.mjs does it)');
-    run = await runPlaywright('sign-in', { APP_PORT: String(await freePort()), CHROMIUM_PATH: CHROMIUM });
-  }, 200_000);
-
-  it('follows links()[0] from the mail and types the 6-digit code, both signing in', () => {
-    expect(run.tests.map((t) => [t.title, t.status, t.error])).toEqual([
-      ['signs in with the link from the mail', 'passed', ''],
-      ['signs in with the 6-digit code from the mail', 'passed', ''],
-    ]);
-    expect(run.code, run.output).toBe(0);
-  });
-
-  it('runs the two tests in two workers at once, each with its own mailbox on the one sink', () => {
-    expect(new Set(run.tests.map((t) => t.parallelIndex)).size).toBe(2);
-  });
-});
-
-describe('the globalSetup setup: mailhole global setup, then the app from a second globalSetup', () => {
-  let run: PlaywrightRun;
-  beforeAll(async () => {
-    requireTool(CHROMIUM, 'apt-get install chromium (scripts/ensure-clients.mjs does it)');
-    run = await runPlaywright('global-setup', { APP_PORT: String(await freePort()), CHROMIUM_PATH: CHROMIUM });
-  }, 200_000);
-
-  it('gives the app the sink address and the workers the sink', () => {
-    expect(run.tests.map((t) => [t.title, t.status, t.error])).toEqual([
-      ['the app started after the sink sends it the code', 'passed', ''],
-      ['the workers reach the one shared sink', 'passed', ''],
-    ]);
-    expect(run.code, run.output).toBe(0);
-  });
-});
+// The browser examples (sign-in with webServer, global-setup) run in .ci/run through
+// scripts/playwright-examples.mjs (`pnpm check:playwright`), packed and npm-installed, under two
+// Playwright versions: two Chromiums beside the rest of this suite starve the timing-sensitive
+// tests on a 2-core machine. These need no browser.
 
 describe('failure messages in Playwright', () => {
   let run: PlaywrightRun;
@@ -86,7 +54,7 @@ describe('the README', () => {
   const example = join(here, 'examples', 'sign-in');
 
   it.each(['playwright.config.ts', 'tests/sign-in.spec.ts'])(
-    'shows %s exactly as the example that runs above',
+    'shows %s exactly as the example that pnpm check:playwright runs',
     (file) => {
       const block = new RegExp(`\`\`\`(?:ts|js)\\n// ${file.replace(/[./]/g, '\\$&')}\\n([\\s\\S]*?)\`\`\``).exec(
         readme,

@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +11,6 @@ import { stripVTControlCharacters } from 'node:util';
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const playwrightCli = join(dirname(require.resolve('@playwright/test/package.json')), 'cli.js');
-
-/** Debian's Chromium: Playwright cannot download its own browser here. */
-export const CHROMIUM = '/usr/bin/chromium';
 
 /** One test's outcome in Playwright's JSON report. */
 export interface ReportedTest {
@@ -39,15 +35,6 @@ interface JsonSuite {
       results: Array<{ status: ReportedTest['status']; parallelIndex: number; error?: { message?: string } }>;
     }>;
   }>;
-}
-
-/** A port nobody listens on right now, for the example app. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**
