@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { DeliveryFilter } from './filter.js';
 import { type MessageHelpers, withMessageHelpers } from './message-content.js';
 import type { CapturedMessage, ParsedMessage } from './parsed.js';
-import { type DeliveryFilter, describeRecord, type WaitOptions, WaitTimeoutError } from './recorder.js';
+import { describeRecord, type WaitOptions } from './recorder.js';
 import type { DeliveryRecord } from './records.js';
+import { WaitTimeoutError } from './wait.js';
 
 /**
  * What a mailbox reads: an in-process `Sink` or a `RemoteSink` (sync or async answers alike).
