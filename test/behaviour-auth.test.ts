@@ -81,6 +81,27 @@ describe('AUTH with swaks against a users table', () => {
     expect(sink.accepted).toBe(0);
   });
 
+  it('a bare startSink() offers AUTH and accepts any user name and password (the default)', async () => {
+    const sink = await sinkForTest({});
+
+    const { code, transcript } = await swaks(sink, authAs('PLAIN', 'anyone', 'anything'));
+    const [record] = await sink.waitFor(1);
+
+    expect(code).toBe(0);
+    expect(transcript).toContain('<-  250-AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2');
+    expect(record?.user).toBe('anyone');
+  });
+
+  it('auth: false offers no AUTH, and swaks --auth gives up before sending', async () => {
+    const sink = await sinkForTest({ auth: false });
+
+    const { code, transcript } = await swaks(sink, authAs('PLAIN', 'anyone', 'anything'));
+
+    expect(code).not.toBe(0);
+    expect(transcript.join('\n')).not.toMatch(/250-AUTH/);
+    expect(sink.stats().transactions).toBe(0);
+  });
+
   it('auth: true accepts any user name and password', async () => {
     const sink = await sinkForTest({ auth: true });
 

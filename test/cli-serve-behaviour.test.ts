@@ -155,9 +155,14 @@ describe('mailhole serve: modes, seed and delays', () => {
 });
 
 describe('mailhole serve: AUTH', () => {
-  it('--auth offers AUTH and accepts any user and password (swaks)', async () => {
+  // AUTH is on by default, as with the black-hole MTA, Mailpit and smtp4dev: clients configured
+  // with credentials work against a bare `mailhole serve`. (Before, this needed --auth.)
+  it.each([
+    ['no AUTH flag', []],
+    ['--auth', ['--auth']],
+  ])('with %s, serve offers AUTH and accepts any user and password (swaks)', async (_name, flags) => {
     const swaks = requireTool('swaks', 'apt-get install swaks');
-    const server = await serve(['--auth']);
+    const server = await serve(flags);
 
     const result = await runProgram(swaks, [
       '--server',
@@ -177,6 +182,54 @@ describe('mailhole serve: AUTH', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^<- {2}250-AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2/m);
     expect(result.stdout).toMatch(/^<- {2}235 /m);
+  });
+
+  it('with no AUTH flag, Python smtplib login() succeeds with any credentials and the user is recorded', async () => {
+    const python = requireTool('python3', 'apt-get install python3');
+    const server = await serve([]);
+    const script = [
+      'import smtplib, sys',
+      'with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30) as client:',
+      '    client.login("django", "any password")',
+      '    client.sendmail("app@test.example", ["user@test.example"], b"Subject: hi\\r\\n\\r\\nhello\\r\\n")',
+      'print("sent")',
+    ].join('\n');
+
+    const result = await runProgram(python, ['-c', script, String(server.port)]);
+    const [record] = await connectSink(server.api).then((remote) => remote.deliveries());
+
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('sent');
+    expect(record?.user).toBe('django');
+  });
+
+  it('--no-auth offers no AUTH: EHLO lists none, AUTH gets 502, smtplib login() fails', async () => {
+    const server = await serve(['--no-auth']);
+    const wire = await WireClient.open(server.port);
+    cleanups.push(() => wire.destroy());
+    await wire.expect(220);
+
+    const ehlo = await wire.command('EHLO client.test');
+    const auth = await wire.command('AUTH PLAIN AGFkYQBzM2NyZXQ=');
+    // nodemailer skips AUTH it is not offered and sends anyway; smtplib's login() refuses.
+    const python = requireTool('python3', 'apt-get install python3');
+    const login = await runProgram(python, [
+      '-c',
+      'import smtplib, sys\nwith smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30) as c: c.login("ada", "s3cret")',
+      String(server.port),
+    ]);
+
+    expect(ehlo.lines.join('\n')).not.toMatch(/AUTH/);
+    expect(auth.last).toMatch(/^502 .*--no-auth/);
+    expect(login.code).not.toBe(0);
+    expect(login.stderr).toContain('SMTP AUTH extension not supported by server');
+  });
+
+  it('--no-auth with --require-auth (or --auth, --auth-users) is a usage error, exit 2', async () => {
+    const result = await runCli(['serve', '--port', '0', '--api-port', '0', '--no-auth', '--require-auth']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--no-auth and --require-auth contradict each other');
   });
 
   it('--auth-users FILE (user:password lines) lets those users in, refuses a wrong password, never prints one', async () => {

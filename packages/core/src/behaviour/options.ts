@@ -56,11 +56,15 @@ export interface BehaviourOptions {
   /** Mode and delays per listener, over the sink-wide ones: `{ smtps: { mode: 'bounce' } }`. */
   listeners?: Partial<Record<ListenerName, ListenerBehaviour>>;
   /**
-   * Offer AUTH: `true` accepts any user and password; an object sets users, mechanisms and
-   * `requireTls`; an `AuthProvider` is your own implementation. Default: AUTH is not offered.
+   * AUTH (RFC 4954). Default `true`: AUTH is offered and any user and password are accepted, so a
+   * client configured with credentials works unchanged (as with the black-hole MTA, Mailpit or
+   * smtp4dev). `false` offers no AUTH; an object sets users, mechanisms and `requireTls`; an
+   * `AuthProvider` is your own implementation.
+   *
+   * @example startSink({ auth: { users: { ada: 's3cret' } } }); // others get 535 5.7.8
    */
   auth?: boolean | AuthOptions | AuthProvider;
-  /** Refuse MAIL with `530 5.7.0` until the client authenticated (turns `auth` on if it is not set). */
+  /** Refuse MAIL with `530 5.7.0` until the client authenticated (AUTH must be on: it is by default). */
   requireAuth?: boolean;
 }
 
@@ -101,6 +105,9 @@ export interface ResolvedBehaviour {
 }
 
 const WHERE = 'startSink: option';
+
+/** AUTH when the user says nothing: offered, any credentials accepted (see `BehaviourOptions.auth`). */
+export const DEFAULT_AUTH = true;
 
 /** Checks the behaviour options; errors name the option and say what to write instead. */
 export function resolveBehaviour(
@@ -219,8 +226,9 @@ function resolveAuth(
   if (typeof required !== 'boolean') {
     throw new TypeError(`${WHERE} "requireAuth" must be true or false, got ${JSON.stringify(required)}`);
   }
-  const auth = options.auth ?? (required ? true : undefined);
-  if (auth === undefined || auth === false) {
+  // The one place the AUTH default lives: startSink and `mailhole serve` both come through here.
+  const auth = options.auth ?? DEFAULT_AUTH;
+  if (auth === false) {
     if (required) throw new TypeError(`${WHERE} "requireAuth" needs AUTH: remove auth: false or set auth: true`);
     return undefined;
   }

@@ -36,11 +36,12 @@ How it answers (header switches are ON for serve, as the black-hole MTA it repla
   --no-header-switches      ignore them (the fastest path under load)
   --lenient                 accept commands out of order (MAIL before EHLO …), as the black-hole MTA did
 
-AUTH (RFC 4954: PLAIN, LOGIN, CRAM-MD5, XOAUTH2)
-  --auth                    offer AUTH and accept any user and password
-  --auth-users FILE         offer AUTH for these users only: a JSON object {"user": "password"} or
+AUTH (RFC 4954: PLAIN, LOGIN, CRAM-MD5, XOAUTH2; offered by default, any user and password accepted)
+  --auth                    offer AUTH and accept any user and password (the default)
+  --no-auth                 offer no AUTH: a client that tries it gets 502
+  --auth-users FILE         accept these users only: a JSON object {"user": "password"} or
                             user:password lines; others get 535 (passwords are never printed)
-  --require-auth            refuse MAIL with 530 until the client authenticated (implies --auth)
+  --require-auth            refuse MAIL with 530 until the client authenticated
 
 Faults (repeatable; rules can also be added and removed at run time: POST /api/faults, sink.faults)
   --fault RULE              a JSON rule, e.g. '{"stage":"rcpt","match":{"recipient":"*@spam.test"},"action":"554"}',
@@ -157,6 +158,7 @@ export const FLAGS = {
   'no-header-switches': { type: 'boolean' },
   lenient: { type: 'boolean' },
   auth: { type: 'boolean' },
+  'no-auth': { type: 'boolean' },
   'auth-users': { type: 'string' },
   'require-auth': { type: 'boolean' },
   fault: { type: 'string', multiple: true },

@@ -49,6 +49,14 @@ export async function behaviourFlags(flags: ServeFlags, options: StartOptions): 
   if (flags['no-header-switches']) options.headerSwitches = false;
   options.headerSwitches ??= true;
   if (flags.lenient) options.lenient = true;
+  // AUTH is on by default (startSink's default, the same for serve); these flags only change it.
+  if (flags['no-auth']) {
+    const clash = ['auth', 'auth-users', 'require-auth'].find((flag) => flags[flag as 'auth'] !== undefined);
+    if (clash !== undefined) {
+      throw new UsageError(`--no-auth and --${clash} contradict each other: give one`);
+    }
+    options.auth = false;
+  }
   if (flags.auth || flags['auth-users'] !== undefined || flags['require-auth']) {
     const current = typeof options.auth === 'object' && options.auth !== null ? (options.auth as AuthOptions) : {};
     options.auth =

@@ -85,7 +85,7 @@ export const replies = {
     reply(500, '5.5.1', `This listener speaks ${expected}: send ${expected === 'LMTP' ? 'LHLO' : 'EHLO'}`),
 
   authRequired: reply(530, '5.7.0', 'Authentication required: send AUTH first'),
-  authNotOffered: reply(502, '5.5.1', 'AUTH is not offered here (start the sink with the auth option)'),
+  authNotOffered: reply(502, '5.5.1', 'AUTH is turned off on this sink (auth: false or --no-auth)'),
   authAlready: reply(503, '5.5.1', 'Bad sequence of commands: already authenticated'),
   authInTransaction: reply(503, '5.5.1', 'Bad sequence of commands: AUTH is not allowed during a mail transaction'),
   // The name is not echoed: a client that left it out sent its credentials there instead.
