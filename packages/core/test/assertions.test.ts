@@ -127,11 +127,19 @@ describe('checkAccepted', () => {
 });
 
 describe('checkReceivedMailTo', () => {
-  it('passes when an accepted delivery went to the address, in any case', async () => {
+  // Domains compare in any case (and IDNA spelling), local parts as sent (DESIGN; RFC 5321 §2.4).
+  it('passes when an accepted delivery went to the address, its domain in any case', async () => {
     const sink = await sinkForTest();
     await send(sink, { to: ['grace@example.test', 'Ada@Example.test'] });
 
-    expect(await checkReceivedMailTo(sink, 'ADA@example.TEST')).toMatchObject({ pass: true });
+    expect(await checkReceivedMailTo(sink, 'Ada@example.TEST')).toMatchObject({ pass: true });
+  });
+
+  it('compares the local part as sent: ADA@ is not Ada@', async () => {
+    const sink = await sinkForTest();
+    await send(sink, { to: 'Ada@example.test' });
+
+    expect(await checkReceivedMailTo(sink, 'ADA@example.test')).toMatchObject({ pass: false });
   });
 
   it('fails naming the recipients that were seen', async () => {

@@ -87,7 +87,8 @@ describe('full capture', () => {
     await sendRaw(target, letter('to alice', 'a\r\n'), 'alice@test.example', 'shop@test.example');
     await sendRaw(target, letter('to bob', 'b\r\n'), 'bob@test.example', 'bank@test.example');
 
-    expect(target.messages({ to: 'BOB@test.example' }).map((m) => m.record.subject)).toEqual(['to bob']);
+    expect(target.messages({ to: 'bob@TEST.example' }).map((m) => m.record.subject)).toEqual(['to bob']);
+    expect(target.messages({ to: 'BOB@test.example' })).toEqual([]); // local parts compare as sent
     expect(target.messages({ from: 'shop@test.example' }).map((m) => m.record.subject)).toEqual(['to alice']);
     expect(target.messages((r) => r.recipients.includes('alice@test.example'))).toHaveLength(1);
   });

@@ -1,7 +1,7 @@
 import { parseHeaderSection } from '../protocol/header-section.js';
 import type { Stage, StageContext } from '../protocol/types.js';
 import type { FaultMatch, FaultRuleInfo } from './fault-rule.js';
-import { compilePattern, compileValuePattern, type PatternMatcher, patternToJson } from './patterns.js';
+import { compileAddressPattern, compileValuePattern, type PatternMatcher, patternToJson } from './patterns.js';
 import type { Random } from './random.js';
 
 // Matching: a rule's `match` checked and compiled into a test of the stage context (counting,
@@ -118,7 +118,7 @@ function addressPattern(pattern: unknown, field: string, fail: Fail): PatternMat
     return fail(`"${field}"`, 'must be a glob such as "*@example.com" or a RegExp ("/…/flags" in JSON)');
   }
   try {
-    return compilePattern(pattern);
+    return compileAddressPattern(pattern);
   } catch (error) {
     return fail(`"${field}"`, `cannot be used: ${(error as Error).message}`);
   }

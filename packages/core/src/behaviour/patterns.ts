@@ -1,9 +1,11 @@
+import { addressSpellings, normalizeAddress } from '../protocol/address-compare.js';
 import { linearPattern } from './linear-pattern.js';
 
 /**
  * An address pattern: a glob where `*` is any run of characters and `?` one character
  * (`*@example.com`, `user-?@test`), or a RegExp. In JSON a RegExp is written as a string
  * `"/^bounce-\\d+@/i"`. Globs compare case-insensitively and must match the whole address.
+ * Domains match in either spelling (`*@例子.test` matches `a@xn--fsqu00a.test` and back).
  *
  * Patterns written as text (globs, `"/…/flags"` strings: what the control API, `--fault` and config
  * files carry) run on a linear-time matcher, so no pattern can freeze the sink; it refuses
@@ -29,6 +31,20 @@ export function compilePattern(pattern: AddressPattern): PatternMatcher {
     .replace(/\*/g, '.*')
     .replace(/\?/g, '.');
   return linearPattern(`^${body}$`, 'is');
+}
+
+/**
+ * An address pattern as a test of one address. A glob is compared with both sides' domains in
+ * IDNA ASCII form; a RegExp is tried on the address as sent and with its domain spelled in ASCII
+ * and in Unicode, so a pattern written in either spelling matches mail sent in the other.
+ */
+export function compileAddressPattern(pattern: AddressPattern): PatternMatcher {
+  const re = compilePattern(pattern);
+  if (pattern instanceof RegExp || REGEXP_LITERAL.test(pattern)) {
+    return { test: (address) => addressSpellings(address).some((spelling) => re.test(spelling)) };
+  }
+  const glob = compilePattern(normalizeAddress(pattern));
+  return { test: (address) => glob.test(normalizeAddress(address)) };
 }
 
 /** A string that means "substring" unless written as `"/…/flags"`. */

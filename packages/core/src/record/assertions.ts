@@ -1,3 +1,4 @@
+import { sameAddress } from '../protocol/address-compare.js';
 import type { DeliveryFilter, DeliveryPredicate, WaitOptions } from './recorder.js';
 import type { DeliveryRecord } from './records.js';
 
@@ -223,8 +224,7 @@ function acceptedResult(head: string | undefined, expected: number, actual: numb
 function mailToResult(head: string | undefined, address: string, all: DeliveryRecord[], report: string): CheckResult {
   // Matched here rather than with a `{ to }` filter: on a view scoped to another recipient the
   // filter's address would give way to the view's own.
-  const wanted = address.toLowerCase();
-  const matching = all.filter((r) => r.recipients.some((a) => a.toLowerCase() === wanted)).length;
+  const matching = all.filter((r) => r.recipients.some((a) => sameAddress(a, address))).length;
   const recipients = [...new Set(all.flatMap((r) => r.recipients))];
   const seen =
     recipients.length === 0 ? 'no accepted delivery has a recipient' : `recipients seen: ${recipients.join(', ')}`;

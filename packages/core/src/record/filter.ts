@@ -1,3 +1,4 @@
+import { normalizeAddress } from '../protocol/address-compare.js';
 import type { DeliveryRecord } from './records.js';
 
 // Selecting deliveries: marks in a sink's history and filters, the same in-process and remotely.
@@ -30,8 +31,9 @@ export type DeliveryPredicate = (record: DeliveryRecord) => boolean;
 
 /** A filter as a test of one record. */
 export function compileFilter(filter: DeliveryFilter): (r: DeliveryRecord) => boolean {
-  const to = filter.to?.toLowerCase();
-  const from = filter.from?.toLowerCase();
+  // Domains in one normal form (IDNA), local parts as sent: see protocol/address-compare.ts.
+  const to = filter.to === undefined ? undefined : normalizeAddress(filter.to);
+  const from = filter.from === undefined ? undefined : normalizeAddress(filter.from);
   const subject = filter.subject;
   const header = filter.header ? { name: filter.header.name.toLowerCase(), value: filter.header.value } : undefined;
   const sinceSeq = filter.since?.seq;
@@ -39,8 +41,8 @@ export function compileFilter(filter: DeliveryFilter): (r: DeliveryRecord) => bo
   return (r) => {
     if (!includeRejected && !r.accepted) return false;
     if (sinceSeq !== undefined && r.seq <= sinceSeq) return false;
-    if (to !== undefined && !r.recipients.some((a) => a.toLowerCase() === to)) return false;
-    if (from !== undefined && r.sender.toLowerCase() !== from) return false;
+    if (to !== undefined && !r.recipients.some((a) => normalizeAddress(a) === to)) return false;
+    if (from !== undefined && normalizeAddress(r.sender) !== from) return false;
     if (subject !== undefined && !(r.subject ?? '').includes(subject)) return false;
     if (header !== undefined) {
       const values = r.headers?.[header.name];
