@@ -23,7 +23,7 @@ describe(`the matchers, run by ${runner.label}`, { timeout: 180_000 }, () => {
     }, 180_000);
 
     it('fail every test of the failing example, and Vitest still exits', () => {
-      expect(run.report.numFailedTests, run.output).toBe(6);
+      expect(run.report.numFailedTests, run.output).toBe(7);
       expect(run.report.numPassedTests).toBe(0);
       expect(run.code).toBe(1);
     });
@@ -68,6 +68,28 @@ describe(`the matchers, run by ${runner.label}`, { timeout: 180_000 }, () => {
       expect(message).toContain('What the mailhole sink saw:');
       expect(message).toContain(
         'The sink saw 1 connection(s), 0 transaction(s), 0 accepted and 0 rejected deliveries.',
+      );
+    });
+
+    it('each failure carries one sink report, taken when it failed, never one from the close', () => {
+      const all = run.report.testResults.flatMap((file) => file.assertionResults);
+      const reports = all.map((t) => ({
+        title: t.title,
+        count: t.failureMessages.join('\n').split('The sink saw ').length - 1,
+        closing: t.failureMessages.join('\n').includes('4.3.2'),
+      }));
+
+      expect(reports.filter((r) => r.title !== 'a matcher given something that is not a sink')).toEqual(
+        reports
+          .filter((r) => r.title !== 'a matcher given something that is not a sink')
+          .map((r) => ({
+            ...r,
+            count: 1,
+            closing: false,
+          })),
+      );
+      expect(failuresOf(run.report, 'toHaveAccepted while a pooled connection is still open')).toContain(
+        'Expected 2 accepted deliveries, received 1.',
       );
     });
 

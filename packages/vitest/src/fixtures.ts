@@ -87,10 +87,16 @@ export function mailholeFixtures(setup: MailholeSetup = {}): MailholeFixtureDefi
     mailhole: async ({ mailholeSink, onTestFailed }, use) => {
       // A shared sink counts from this test's start; a sink of its own already does.
       const handle = scope === 'test' ? mailholeSink : mailholeSink.view();
-      // Vitest 4 calls this after the test's fixtures are torn down: a per-test sink is closed by
-      // then, so the report can also say how its sessions ended (a 530 the app never showed, say).
-      onTestFailed(({ task }) => appendReport(task, handle.describe()));
-      await use(handle);
+      // The report is taken as the test body ends, before the sink closes: Vitest 4 calls
+      // onTestFailed after the fixtures are torn down, and a report taken then would show every
+      // open session ended by the close (421 4.3.2), which the test never saw.
+      let report: string | undefined;
+      onTestFailed(({ task }) => appendReport(task, report ?? handle.describe()));
+      try {
+        await use(handle);
+      } finally {
+        report = handle.describe();
+      }
     },
   };
 }
