@@ -5,6 +5,40 @@ type ParsedValues<T extends OptionsConfig> = ReturnType<
   typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>
 >['values'];
 
+/**
+ * Exit codes of the `mailhole` commands. Each command's --help lists the ones it uses (built from
+ * `exitCodes` below) and the README repeats them; test/cli-help.test.ts checks all three agree.
+ */
+export const EXIT = {
+  /** Done: serve stopped cleanly, wait saw its deliveries, stats and mark printed. */
+  ok: 0,
+  /** wait timed out; serve could not start or failed while closing. */
+  failed: 1,
+  /** A usage error: unknown command or flag, or a bad value. */
+  usage: 2,
+  /** The control API could not be reached or refused the request. */
+  unreachable: 3,
+  /** serve got a second Ctrl-C while closing and stopped at once. */
+  interrupted: 130,
+} as const;
+
+/** The "Exit codes" section of a --help text: one line per code, meaning as given. */
+export function exitCodes(lines: Array<[code: number, meaning: string]>): string {
+  return `Exit codes\n${lines.map(([code, meaning]) => `  ${String(code).padEnd(4)} ${meaning}`).join('\n')}\n`;
+}
+
+/** The usage-error line every command shares. */
+export const USAGE_EXIT: [number, string] = [
+  EXIT.usage,
+  'usage error: an unknown flag or a bad value (the message names it and points at --help)',
+];
+
+/** The unreachable-API line of the commands that talk to a running sink. */
+export const UNREACHABLE_EXIT: [number, string] = [
+  EXIT.unreachable,
+  'the control API could not be reached or refused the request (is mailhole serve running at --api? is --token right?)',
+];
+
 /** A mistake on the command line: printed with the command's usage hint, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -2,7 +2,16 @@ import { markToken } from '../control/query.js';
 import { connectSink, type RemoteSink } from '../control/remote.js';
 import { type DeliveryFilter, describeRecord } from '../record/recorder.js';
 import { WaitTimeoutError } from '../record/wait.js';
-import { parseCommand, parseCount, parseDuration, UsageError } from './args.js';
+import {
+  EXIT,
+  exitCodes,
+  parseCommand,
+  parseCount,
+  parseDuration,
+  UNREACHABLE_EXIT,
+  USAGE_EXIT,
+  UsageError,
+} from './args.js';
 
 const DEFAULT_API = 'http://127.0.0.1:8025';
 
@@ -12,14 +21,29 @@ const API_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The flags each command takes (test/cli-help.test.ts checks each is in its --help and the README). */
+export const WAIT_FLAGS = {
+  ...API_FLAGS,
+  count: { type: 'string' },
+  timeout: { type: 'string' },
+  to: { type: 'string' },
+  from: { type: 'string' },
+  subject: { type: 'string' },
+  'since-mark': { type: 'boolean' },
+  since: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+export const STATS_FLAGS = { ...API_FLAGS, json: { type: 'boolean' } } as const;
+export const MARK_FLAGS = API_FLAGS;
+
 const API_HELP = `  --api URL             control API of the sink (default: $MAILHOLE_API_URL or ${DEFAULT_API})
   --token TOKEN         bearer token, when the sink has one (default: $MAILHOLE_API_TOKEN)`;
 
 export const WAIT_HELP = `Usage: mailhole wait [options]
 
 Waits until a running sink (mailhole serve) has accepted COUNT deliveries, optionally only those
-to or from an address. Exits 0 when they arrived; otherwise exits 1 and prints what did arrive.
-Made for CI: start \`mailhole serve\`, run the code that sends, then \`mailhole wait\`.
+to or from an address. Made for CI: start \`mailhole serve\`, run the code that sends, then
+\`mailhole wait\`: its exit code says whether the mail arrived.
 
 Options
 ${API_HELP}
@@ -28,7 +52,7 @@ ${API_HELP}
   --to ADDR             count only deliveries to this envelope recipient
   --from ADDR           count only deliveries from this envelope sender
   --subject TEXT        count only deliveries whose subject contains TEXT (needs --capture full)
-  --since-mark          count only deliveries after the last \`mailhole mark\`
+  --since-mark          count only deliveries after the latest \`mailhole mark\` on that sink
   --since TOKEN         count only deliveries after this mark (as \`mailhole mark\` prints it)
   --json                print the deliveries as JSON on success
   -h, --help            show this help
@@ -37,7 +61,13 @@ Examples
   mailhole wait --count 3 --timeout 30s
   mailhole wait --api http://127.0.0.1:8025 --to alice@example.test --timeout 10s
   mailhole mark && ./send-newsletter.sh && mailhole wait --since-mark --count 100 --timeout 1m
-`;
+
+${exitCodes([
+  [EXIT.ok, 'the deliveries arrived (they are listed on stdout)'],
+  [EXIT.failed, 'the timeout passed first: stderr says what did arrive and how the last session ended'],
+  USAGE_EXIT,
+  UNREACHABLE_EXIT,
+])}`;
 
 export const STATS_HELP = `Usage: mailhole stats [options]
 
@@ -51,7 +81,8 @@ ${API_HELP}
 Examples
   mailhole stats
   mailhole stats --api http://127.0.0.1:8025 --json | jq .accepted
-`;
+
+${exitCodes([[EXIT.ok, 'the counters were printed'], USAGE_EXIT, UNREACHABLE_EXIT])}`;
 
 export const MARK_HELP = `Usage: mailhole mark [options]
 
@@ -64,7 +95,8 @@ ${API_HELP}
 
 Example
   mailhole mark && ./run-the-job.sh && mailhole wait --since-mark --count 1
-`;
+
+${exitCodes([[EXIT.ok, 'the mark was taken and its token printed'], USAGE_EXIT, UNREACHABLE_EXIT])}`;
 
 function connect(flags: { api?: string | undefined; token?: string | undefined }): Promise<RemoteSink> {
   const url = flags.api ?? process.env.MAILHOLE_API_URL ?? DEFAULT_API;
@@ -74,20 +106,10 @@ function connect(flags: { api?: string | undefined; token?: string | undefined }
 
 /** `mailhole wait`: returns the exit code. */
 export async function wait(args: string[]): Promise<number> {
-  const flags = parseCommand('wait', args, {
-    ...API_FLAGS,
-    count: { type: 'string' },
-    timeout: { type: 'string' },
-    to: { type: 'string' },
-    from: { type: 'string' },
-    subject: { type: 'string' },
-    'since-mark': { type: 'boolean' },
-    since: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const flags = parseCommand('wait', args, WAIT_FLAGS);
   if (flags.help) {
     process.stdout.write(WAIT_HELP);
-    return 0;
+    return EXIT.ok;
   }
   const count = flags.count === undefined ? 1 : parseCount(flags.count, '--count');
   const timeout = flags.timeout === undefined ? 30_000 : parseDuration(flags.timeout, '--timeout');
@@ -115,11 +137,11 @@ export async function wait(args: string[]): Promise<number> {
       process.stdout.write(`mailhole wait: ${count} ${what} arrived at ${sink.url}\n`);
       for (const d of deliveries) process.stdout.write(`  ${describeRecord(d)}\n`);
     }
-    return 0;
+    return EXIT.ok;
   } catch (error) {
     if (error instanceof WaitTimeoutError) {
       process.stderr.write(`mailhole wait: ${error.message.replace(/^waitFor /, '')}\n`);
-      return 1;
+      return EXIT.failed;
     }
     throw error;
   }
@@ -127,31 +149,31 @@ export async function wait(args: string[]): Promise<number> {
 
 /** `mailhole stats`: returns the exit code. */
 export async function stats(args: string[]): Promise<number> {
-  const flags = parseCommand('stats', args, { ...API_FLAGS, json: { type: 'boolean' } });
+  const flags = parseCommand('stats', args, STATS_FLAGS);
   if (flags.help) {
     process.stdout.write(STATS_HELP);
-    return 0;
+    return EXIT.ok;
   }
   const sink = await connect(flags);
   const counters = await sink.stats();
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(counters, null, 2)}\n`);
-    return 0;
+    return EXIT.ok;
   }
   const width = Math.max(...Object.keys(counters).map((k) => k.length));
   process.stdout.write(`${sink.url} (control API ${sink.apiUrl})\n`);
   for (const [key, value] of Object.entries(counters)) process.stdout.write(`  ${key.padEnd(width)}  ${value}\n`);
-  return 0;
+  return EXIT.ok;
 }
 
 /** `mailhole mark`: returns the exit code. */
 export async function mark(args: string[]): Promise<number> {
-  const flags = parseCommand('mark', args, API_FLAGS);
+  const flags = parseCommand('mark', args, MARK_FLAGS);
   if (flags.help) {
     process.stdout.write(MARK_HELP);
-    return 0;
+    return EXIT.ok;
   }
   const sink = await connect(flags);
   process.stdout.write(`${markToken(await sink.takeMark())}\n`);
-  return 0;
+  return EXIT.ok;
 }

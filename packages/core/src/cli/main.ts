@@ -2,7 +2,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { RemoteError } from '../control/remote.js';
-import { UsageError } from './args.js';
+import { EXIT, exitCodes, UsageError } from './args.js';
 import { mark, stats, wait } from './client.js';
 import { runWorker } from './cluster.js';
 import { serve } from './serve.js';
@@ -25,6 +25,11 @@ Examples
   mailhole serve
   mailhole wait --count 3 --timeout 30s
   mailhole stats --json
+
+${exitCodes([
+  [EXIT.ok, 'help or version printed'],
+  [EXIT.usage, 'no command, or an unknown one'],
+])}Each command's --help lists its own exit codes.
 `;
 
 function version(): string {
@@ -40,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       await serve(rest, version());
-      return process.exitCode === undefined ? 0 : Number(process.exitCode);
+      return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
     case 'wait':
       return wait(rest);
     case 'stats':
@@ -50,13 +55,13 @@ async function main(argv: string[]): Promise<number> {
     case '-v':
     case '--version':
       process.stdout.write(`${version()}\n`);
-      return 0;
+      return EXIT.ok;
     case undefined:
     case '-h':
     case '--help':
     case 'help':
       process.stdout.write(HELP);
-      return command === undefined ? 2 : 0;
+      return command === undefined ? EXIT.usage : EXIT.ok;
     default:
       throw new UsageError(
         `mailhole: unknown command ${JSON.stringify(command)}; the commands are serve, wait, stats and mark (mailhole --help)`,
@@ -80,13 +85,13 @@ if (cluster.isWorker && process.env.MAILHOLE_WORKER === '1') {
     (error: unknown) => {
       if (error instanceof UsageError) {
         process.stderr.write(`${error.message}\n`);
-        process.exitCode = 2;
+        process.exitCode = EXIT.usage;
       } else if (error instanceof RemoteError) {
         process.stderr.write(`mailhole: ${error.message}\n`);
-        process.exitCode = 3;
+        process.exitCode = EXIT.unreachable;
       } else {
         process.stderr.write(`mailhole: ${(error as Error)?.message ?? String(error)}\n`);
-        process.exitCode = 1;
+        process.exitCode = EXIT.failed;
       }
     },
   );

@@ -63,6 +63,8 @@ export class Monitor {
 
   start(): void {
     if (this.mode === 'none') return;
+    // A log line says what changed: the all-zero counters of a fresh start say nothing.
+    if (this.mode !== 'live') this.last = JSON.stringify(this.stats());
     const every = this.mode === 'live' ? 250 : 1000;
     this.timer = setInterval(() => this.tick(), every);
     this.tick();

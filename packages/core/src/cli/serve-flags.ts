@@ -1,5 +1,5 @@
 import { bounceCodes } from '../behaviour/replies.js';
-import type { parseCommand } from './args.js';
+import { EXIT, exitCodes, type parseCommand, USAGE_EXIT } from './args.js';
 
 // `mailhole serve`'s command line: its help text and its flags.
 
@@ -101,11 +101,14 @@ Control API
   --no-api                  serve no control API
 
 Running
-  --config FILE             JSON file with startSink options (flags override it); the flags above are
-                            mode, acceptRatio, seed, delay (ms, [min, max], "2s", "100-500" or by
-                            stage), headerSwitches, lenient, auth (true, {"users": {…}} or {"users":
-                            "users.txt"}, a file beside the config), requireAuth and faults (JSON
-                            rules, or the short forms as strings)
+  --config FILE             read startSink options from a JSON file, e.g. {"port": 2525, "capture": "full"};
+                            a flag given as well wins over the file. The file may also use the
+                            flags' own forms:
+                              "delay": "100-500" or {"greeting": "5s"}
+                              "faults": ["fail-next:451", {"stage": "rcpt", "action": "550"}]
+                              "auth": false, true, {"users": {"ada": "s3cret"}}
+                                      or {"users": "users.txt"} (a file beside the config)
+                              "api": false, or {"port": 8025, "token": "…"}
   --workers N               spread connections over N processes (node:cluster); the API sums their counters
   --log MODE                live (a one-line counter, the default on a terminal), counters (a JSON line
                             per second when they change, the default otherwise), events (a JSON line per
@@ -123,9 +126,16 @@ Examples
   mailhole serve --workers 4 --log counters        # a load test that outgrows one core
 
 Stop it with Ctrl-C (or SIGTERM): it closes every connection and prints a summary.
-`;
+
+${exitCodes([
+  [EXIT.ok, 'stopped by SIGINT or SIGTERM after a clean close'],
+  [EXIT.failed, 'could not start (a port in use, say: the message names the flag to change) or failed while closing'],
+  USAGE_EXIT,
+  [EXIT.interrupted, 'a second Ctrl-C while closing: stopped at once, without waiting for the close'],
+])}`;
 
 /** The flags `mailhole serve` takes. */
+/** The flags of `mailhole serve` (test/cli-help.test.ts checks each is in --help and the README). */
 export const FLAGS = {
   host: { type: 'string' },
   port: { type: 'string' },

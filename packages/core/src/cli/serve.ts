@@ -7,7 +7,7 @@ import { listenerUrl } from '../server/url.js';
 import { type StartOptions, startSink } from '../start.js';
 import { testCertificate, writeCaFile } from '../tls/certificates.js';
 import { serverNameFor } from '../tls/server-name.js';
-import { parseCommand, parseCount, parseDuration, parsePort, parseSize, UsageError } from './args.js';
+import { EXIT, parseCommand, parseCount, parseDuration, parsePort, parseSize, UsageError } from './args.js';
 import { logEvents } from './cluster.js';
 import { Monitor } from './monitor.js';
 
@@ -227,7 +227,7 @@ export async function serve(args: string[], version: string): Promise<void> {
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
         // A second Ctrl-C: the user does not want to wait for a clean close.
-        process.exit(130);
+        process.exit(EXIT.interrupted);
       }
       stopping = true;
       monitor.stop();
@@ -241,7 +241,7 @@ export async function serve(args: string[], version: string): Promise<void> {
         },
         (error: unknown) => {
           process.stderr.write(`mailhole serve: error while closing: ${(error as Error).message}\n`);
-          process.exitCode = 1;
+          process.exitCode = EXIT.failed;
           resolve();
         },
       );

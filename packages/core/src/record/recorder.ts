@@ -265,7 +265,13 @@ export class Recorder extends EventEmitter implements SessionObserver {
     const since = options.since;
     const window = since === undefined ? this.records : this.records.filter((r) => r.seq > since.seq);
     if (since !== undefined) {
-      lines.push(`Since this test's mark: ${this.acceptedSince(since)} accepted; ${window.length} record(s):`);
+      // The mark is a test's (a per-test view) or one taken with `mailhole mark` / POST /api/mark.
+      const accepted = this.acceptedSince(since);
+      lines.push(
+        window.length === 0
+          ? `Since the mark: ${accepted} accepted and no delivery record after it.`
+          : `Since the mark: ${accepted} accepted; ${window.length} record(s), the latest listed:`,
+      );
     }
     const recent = window.slice(-limit);
     for (const r of recent) lines.push(`  ${describeRecord(r)}`);
