@@ -3,9 +3,13 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // One run covers every package's own tests and the cross-package tests in test/. Example projects
 // under fixtures/ and examples/ are not ours to collect: tests run them with their own Vitest or
 // Jest CLI, exactly as a user would.
+// MAILHOLE_TEST_ONLY=<file> narrows `pnpm test` to one file. test/newcomer.test.ts uses it to run
+// the README's test command as written on a fresh copy without running the whole suite inside it.
+const only = process.env.MAILHOLE_TEST_ONLY;
+
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: only ? [only] : ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: [
       ...configDefaults.exclude,
       '**/dist/**',

@@ -222,14 +222,17 @@ export async function serve(args: string[], version: string): Promise<void> {
   }
 
   // Signal handlers go in before the address is printed: a script that reads it and signals at once must get a clean stop.
-  let stopping = false;
+  let stopping: NodeJS.Signals | undefined;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        // A second Ctrl-C: the user does not want to wait for a clean close.
-        process.exit(EXIT.interrupted);
+      if (stopping !== undefined) {
+        // A second Ctrl-C: the user does not want to wait for a clean close. A different signal
+        // is not that: Ctrl-C under `pnpm exec` brings SIGINT from the terminal and SIGTERM from
+        // pnpm passing the stop on, and both mean "stop cleanly".
+        if (signal === stopping) process.exit(EXIT.interrupted);
+        return;
       }
-      stopping = true;
+      stopping = signal;
       monitor.stop();
       const closing = sink ? sink.close() : Promise.all([controlApi?.close(), pool?.stop()]);
       closing.then(
@@ -268,7 +271,7 @@ export async function serve(args: string[], version: string): Promise<void> {
     ...(pool ? { workerPids: pool.pids } : {}),
   });
   // A signal during the CA write already stopped everything: no counter may outlive it.
-  if (!stopping) monitor.start();
+  if (stopping === undefined) monitor.start();
   await stopped;
 }
 
