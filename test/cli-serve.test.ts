@@ -14,6 +14,7 @@ import {
   spawnServe,
   stopServers,
 } from '../packages/core/test/control-serve.js';
+import { lockDefaultPorts } from './support/default-ports.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../packages/core/package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -206,7 +207,10 @@ describe('mailhole serve, wait and stats, run as a user would', () => {
     expect(JSON.parse((await runCli(['stats', '--api', server.api, '--json'])).stdout).accepted).toBe(1);
   });
 
-  it('with no flags serves SMTP on 127.0.0.1:2525 and says so when that port is taken', async () => {
+  it('with no flags serves SMTP on 127.0.0.1:2525 and says so when that port is taken', {
+    timeout: 660_000,
+  }, async () => {
+    cleanups.push(await lockDefaultPorts());
     await occupy(2525);
 
     const result = await runCli(['serve']);
@@ -215,7 +219,10 @@ describe('mailhole serve, wait and stats, run as a user would', () => {
     expect(result.stderr).toContain('127.0.0.1:2525 is already in use; choose another --port');
   });
 
-  it('serves the control API on 127.0.0.1:8025 by default and says so when that port is taken', async () => {
+  it('serves the control API on 127.0.0.1:8025 by default and says so when that port is taken', {
+    timeout: 660_000,
+  }, async () => {
+    cleanups.push(await lockDefaultPorts());
     await occupy(8025);
 
     const result = await runCli(['serve', '--port', '0']);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, type Finished, requireTool, runProgram } from '../packages/core/test/control-serve.js';
+import { lockDefaultPorts } from './support/default-ports.js';
 
 // What a new user does, on a fresh copy of the repository (the files git would commit, without
 // node_modules or dist): the README's two set-up commands exactly as written, `mailhole --help`
@@ -113,7 +114,10 @@ const jobs: ChildProcess[] = [];
 const serverPids: number[] = [];
 let copy: string;
 
+let releasePorts: (() => void) | undefined;
+
 beforeAll(async () => {
+  releasePorts = await lockDefaultPorts();
   await expectPortsFree('before the newcomer test');
   requireTool('pnpm', 'npm install -g pnpm@10.34.9');
   // A fresh clone's files: tracked ones plus new ones not ignored (so uncommitted work is tested too).
@@ -132,7 +136,7 @@ beforeAll(async () => {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
-}, 120_000);
+}, 900_000);
 
 afterAll(async () => {
   for (const child of jobs) {
@@ -146,6 +150,7 @@ afterAll(async () => {
   }
   for (const pid of serverPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
   if (copy) rmSync(copy, { recursive: true, force: true });
+  releasePorts?.();
 });
 
 describe('a newcomer on a fresh copy, following README.md', { timeout: 600_000 }, () => {
