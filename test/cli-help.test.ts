@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MARK_FLAGS, STATS_FLAGS, WAIT_FLAGS } from '../packages/core/src/cli/client.js';
-import { FLAGS as SERVE_FLAGS } from '../packages/core/src/cli/serve.js';
+import { FLAGS as SERVE_FLAGS } from '../packages/core/src/cli/serve-flags.js';
 import { runCli, type ServeProcess, spawnServe, stopServers } from '../packages/core/test/control-serve.js';
 
 // Every flag a command takes is in its --help and in the README; every exit code is listed in its
