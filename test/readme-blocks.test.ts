@@ -45,6 +45,14 @@ const NOT_RUN: Record<string, string> = {
     'output sample; test/vitest/matchers.test.ts asserts these lines in a real failing run',
   'README.md: cli/ (mailhole)   adapter/ (@mailhole/core/adapter, shared adapter plumbing)':
     'a diagram of the layers; test/structure.test.ts checks the import graph it draws',
+  'README.md: const mailbox = createMailbox(sink);':
+    "a fragment naming the reader's app (app.requestSignInLink); not run yet: to be made a complete program",
+  "packages/core/README.md: const mailbox = createMailbox(sink); // user-3f9a0c1b2d@mailhole.test; needs capture: 'full'":
+    "a fragment naming the reader's app; not run yet: to be made a complete program",
+  'packages/playwright/README.md: // playwright.config.ts':
+    'a Playwright config; scripts/playwright-examples.mjs runs the packed example it shows',
+  'packages/playwright/README.md: // tests/sign-in.spec.ts':
+    'a Playwright test; scripts/playwright-examples.mjs runs the packed example it shows',
   'packages/jest/README.md: *':
     'Jest blocks (configs, test files, setup files): the same projects run under Jest in test/jest/examples/*',
 };
