@@ -16,6 +16,7 @@ const toolBin = (name) => join(root, 'node_modules', '.bin', name);
 /** Named exports a package must expose from both `import` and `require` (beyond resolving). */
 const requiredExports = {
   '@mailhole/core': ['startSink'],
+  '@mailhole/core/smtp-server': ['SMTPServer'],
 };
 
 const failures = [];

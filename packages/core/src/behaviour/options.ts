@@ -2,6 +2,7 @@ import type { AuthProvider, Stage } from '../protocol/types.js';
 import { AUTH_MECHANISMS, type AuthMechanism, type AuthOptions, createAuthProvider } from './auth.js';
 import { type DelayOption, resolveDelays } from './delays.js';
 import { compileRule, type FaultRule } from './faults.js';
+import { checkHooks, type SinkHooks } from './hooks.js';
 import { DEFAULT_ACCEPT_RATIO, MODES, type Mode } from './modes.js';
 import { type Rejection, rejectionRules } from './presets/index.js';
 import { randomSeed } from './random.js';
@@ -62,6 +63,11 @@ export interface BehaviourOptions {
   auth?: boolean | AuthOptions | AuthProvider;
   /** Refuse MAIL with `530 5.7.0` until the client authenticated (turns `auth` on if it is not set). */
   requireAuth?: boolean;
+  /**
+   * Your code deciding the replies, a function per stage, synchronous or async; see `SinkHooks`.
+   * An `auth` hook turns `auth` on if it is not set.
+   */
+  hooks?: SinkHooks;
 }
 
 /** Option names of `BehaviourOptions`, for the unknown-option check. */
@@ -76,6 +82,7 @@ export const BEHAVIOUR_OPTIONS: readonly string[] = [
   'listeners',
   'auth',
   'requireAuth',
+  'hooks',
 ];
 
 /** Mode, ratio and delays in force on one listener. */
@@ -96,6 +103,7 @@ export interface ResolvedBehaviour {
   /** Initial fault rules (checked). */
   faults: readonly FaultRule[];
   auth: AuthProvider | undefined;
+  hooks: SinkHooks | undefined;
   /** True when a mode, delay or header switch is in force (fault rules aside). */
   configured: boolean;
 }
@@ -166,6 +174,7 @@ export function resolveBehaviour(
     listeners,
     faults,
     auth: resolveAuth(options, context),
+    hooks: checkHooks(options.hooks, WHERE),
     configured: headerSwitches || differs(base) || [...listeners.values()].some(differs),
   };
 }
@@ -219,7 +228,8 @@ function resolveAuth(
   if (typeof required !== 'boolean') {
     throw new TypeError(`${WHERE} "requireAuth" must be true or false, got ${JSON.stringify(required)}`);
   }
-  const auth = options.auth ?? (required ? true : undefined);
+  // An auth hook needs AUTH offered: it turns AUTH on like requireAuth does.
+  const auth = options.auth ?? (required || typeof options.hooks?.auth === 'function' ? true : undefined);
   if (auth === undefined || auth === false) {
     if (required) throw new TypeError(`${WHERE} "requireAuth" needs AUTH: remove auth: false or set auth: true`);
     return undefined;
