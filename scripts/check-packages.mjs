@@ -18,6 +18,7 @@ const requiredExports = {
   '@mailhole/core': ['startSink', 'createMailbox'],
   '@mailhole/core/adapter': ['startSharedSink', 'publishEnv', 'sinkEnv', 'checkAccepted'],
   '@mailhole/playwright': ['startSharedMailhole', 'test', 'expect'],
+  '@mailhole/core/smtp-server': ['SMTPServer'],
 };
 
 const failures = [];

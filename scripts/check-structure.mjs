@@ -23,6 +23,8 @@ export const CORE_LAYERS = {
   cli: 6,
   // The `@mailhole/core/adapter` entry: plumbing the Vitest, Jest and Playwright adapters share.
   adapter: 6,
+  // The `@mailhole/core/smtp-server` entry: nodemailer smtp-server's API over the engine, beside adapter.
+  'smtp-server': 6,
 };
 /** Adapters sit above everything in core and reach it only through its published entry points. */
 const ADAPTER_RANK = 7;

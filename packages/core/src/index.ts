@@ -27,6 +27,14 @@ export type {
   GreylistOptions,
 } from './behaviour/faults.js';
 export { FaultRuleError, FaultRules, faultRule } from './behaviour/faults.js';
+export type {
+  HookAddress,
+  HookMessageInfo,
+  HookReply,
+  HookResult,
+  HookSession,
+  SinkHooks,
+} from './behaviour/hooks.js';
 export type { Mode } from './behaviour/modes.js';
 export type { BehaviourOptions, ListenerBehaviour, ListenerName } from './behaviour/options.js';
 export type { AddressPattern } from './behaviour/patterns.js';
@@ -42,6 +50,14 @@ export type {
 } from './behaviour/presets/index.js';
 export type { RejectionCatalogue } from './behaviour/replies.js';
 export { bounceReplies } from './behaviour/replies.js';
+export type { CredentialCheck } from './behaviour/sasl.js';
+export {
+  cramMd5Digest,
+  decodeCramMd5,
+  decodePlain,
+  decodeXoauth2,
+  saslExchange,
+} from './behaviour/sasl.js';
 export type { ControlApiOptions } from './control/api.js';
 export { UnauthenticatedApiError } from './control/api.js';
 export type { ConnectOptions } from './control/remote.js';
@@ -49,8 +65,10 @@ export { connectSink, RemoteError, RemoteSink, RemoteSinkView } from './control/
 export type { RemoteFaultHandle } from './control/remote-faults.js';
 export { RemoteFaultRules } from './control/remote-faults.js';
 export type { SinkInfo } from './control/target.js';
+export type { EsmtpParameter } from './protocol/address.js';
 export type { Reply } from './protocol/reply.js';
 export { formatReply, reply, replyToString } from './protocol/reply.js';
+export type { SessionSnapshot } from './protocol/session.js';
 export type { ReplyClass } from './protocol/status.js';
 export { classifyReply } from './protocol/status.js';
 export type {
@@ -58,12 +76,15 @@ export type {
   BodyType,
   Decision,
   FiredFault,
+  Recipient,
+  SaslCredentials,
   SaslExchange,
   SaslStep,
   Stage,
   StageContext,
   StagePolicy,
   TlsInfo,
+  Transaction,
 } from './protocol/types.js';
 export type { LocalMailSource, MailSource, ReceiveOptions, RemoteMailSource } from './record/assertions.js';
 export type { MailboxMessage, MailboxOptions, MailboxSource, MessageQuery } from './record/mailbox.js';
@@ -87,6 +108,7 @@ export type { DeliveryRecord, ReplyRecord } from './record/records.js';
 export { DEFAULT_WAIT_MS, WaitTimeoutError } from './record/wait.js';
 export type { MailSink, MailSinkView, SinkAddress, ViewScope } from './server/mail-sink.js';
 export type { CaptureLevel, CertificateInput, SinkOptions, TlsMode } from './server/options.js';
+export type { DropMode, LiveSession } from './server/sessions.js';
 export type {
   ClientTlsOverrides,
   ClientTlsSettings,

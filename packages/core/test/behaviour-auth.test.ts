@@ -32,14 +32,14 @@ const refusedWith = (step: SaslStep) => ('reject' in step ? `${step.reject.code}
 
 describe('PLAIN (RFC 4616)', () => {
   it('accepts the right password as an initial response and names the user', () => {
-    expect(begin(table, 'PLAIN').respond(plain('alice', 's3cret'))).toEqual({ user: 'alice' });
+    expect(begin(table, 'PLAIN').respond(plain('alice', 's3cret'))).toMatchObject({ user: 'alice' });
   });
 
   it('asks with an empty challenge when there is no initial response', () => {
     const exchange = begin(table, 'PLAIN');
 
     expect(exchange.respond(null)).toEqual({ challenge: '' });
-    expect(exchange.respond(plain('alice', 's3cret'))).toEqual({ user: 'alice' });
+    expect(exchange.respond(plain('alice', 's3cret'))).toMatchObject({ user: 'alice' });
   });
 
   it('refuses a wrong password, and an unknown user, with the same 535 5.7.8', () => {
@@ -56,7 +56,7 @@ describe('PLAIN (RFC 4616)', () => {
   });
 
   it('without a users table accepts any user and password', () => {
-    expect(begin(anyone, 'PLAIN').respond(plain('bob', 'anything'))).toEqual({ user: 'bob' });
+    expect(begin(anyone, 'PLAIN').respond(plain('bob', 'anything'))).toMatchObject({ user: 'bob' });
   });
 });
 
@@ -66,7 +66,7 @@ describe('LOGIN', () => {
 
     expect(exchange.respond(null)).toEqual({ challenge: 'Username:' });
     expect(exchange.respond('alice')).toEqual({ challenge: 'Password:' });
-    expect(exchange.respond('s3cret')).toEqual({ user: 'alice' });
+    expect(exchange.respond('s3cret')).toMatchObject({ user: 'alice' });
   });
 
   it('takes the user name as an initial response', () => {
@@ -84,7 +84,7 @@ describe('CRAM-MD5 (RFC 2195)', () => {
     const digest = createHmac('md5', 's3cret').update(step.challenge).digest('hex');
 
     expect(step.challenge).toMatch(/^<\d+\.\d+@sink\.test>$/);
-    expect(exchange.respond(`alice ${digest}`)).toEqual({ user: 'alice' });
+    expect(exchange.respond(`alice ${digest}`)).toMatchObject({ user: 'alice' });
   });
 
   it('refuses a digest made with another password', () => {
@@ -111,7 +111,7 @@ describe('XOAUTH2', () => {
   const token = (user: string, bearer: string) => `user=${user}\x01auth=Bearer ${bearer}\x01\x01`;
 
   it('accepts the user with the right bearer token', () => {
-    expect(begin(table, 'XOAUTH2').respond(token('alice', 's3cret'))).toEqual({ user: 'alice' });
+    expect(begin(table, 'XOAUTH2').respond(token('alice', 's3cret'))).toMatchObject({ user: 'alice' });
   });
 
   it('answers a bad token with a JSON error challenge, then 535 once the client acknowledges it', () => {

@@ -2,6 +2,7 @@ import type { AuthProvider, Stage } from '../protocol/types.js';
 import { AUTH_MECHANISMS, type AuthMechanism, type AuthOptions, createAuthProvider } from './auth.js';
 import { type DelayOption, resolveDelays } from './delays.js';
 import { compileRule, type FaultRule } from './faults.js';
+import { checkHooks, type SinkHooks } from './hooks.js';
 import { DEFAULT_ACCEPT_RATIO, MODES, type Mode } from './modes.js';
 import { type Rejection, rejectionRules } from './presets/index.js';
 import { randomSeed } from './random.js';
@@ -66,6 +67,11 @@ export interface BehaviourOptions {
   auth?: boolean | AuthOptions | AuthProvider;
   /** Refuse MAIL with `530 5.7.0` until the client authenticated (AUTH must be on: it is by default). */
   requireAuth?: boolean;
+  /**
+   * Your code deciding the replies, a function per stage, synchronous or async; see `SinkHooks`.
+   * An `auth` hook needs AUTH on (the default).
+   */
+  hooks?: SinkHooks;
 }
 
 /** Option names of `BehaviourOptions`, for the unknown-option check. */
@@ -80,6 +86,7 @@ export const BEHAVIOUR_OPTIONS: readonly string[] = [
   'listeners',
   'auth',
   'requireAuth',
+  'hooks',
 ];
 
 /** Mode, ratio and delays in force on one listener. */
@@ -100,6 +107,7 @@ export interface ResolvedBehaviour {
   /** Initial fault rules (checked). */
   faults: readonly FaultRule[];
   auth: AuthProvider | undefined;
+  hooks: SinkHooks | undefined;
   /** True when a mode, delay or header switch is in force (fault rules aside). */
   configured: boolean;
 }
@@ -173,6 +181,7 @@ export function resolveBehaviour(
     listeners,
     faults,
     auth: resolveAuth(options, context),
+    hooks: checkHooks(options.hooks, WHERE),
     configured: headerSwitches || differs(base) || [...listeners.values()].some(differs),
   };
 }

@@ -3,6 +3,7 @@ import type { AuthProvider, Decision, StageContext, StagePolicy } from '../proto
 import { delayFor } from './delays.js';
 import { FaultRules } from './faults.js';
 import { type BadSwitch, type HeaderSwitches, readHeaderSwitches } from './header-switches.js';
+import { isPending } from './hooks.js';
 import { modeReply } from './modes.js';
 import type { ListenerConfig, ResolvedBehaviour } from './options.js';
 import { between, type Random, streamFor } from './random.js';
@@ -48,6 +49,9 @@ export class SinkBehaviour {
       get wantsHeaders() {
         return self.config.headerSwitches || self.faults.needsHeaders || (self.custom?.wantsHeaders ?? false);
       },
+      get wantsMessage() {
+        return self.custom?.wantsMessage ?? false;
+      },
     };
   }
 
@@ -80,27 +84,37 @@ export class SinkBehaviour {
     for (const target of this.targets) target.policy = policy;
   }
 
-  private decide(context: StageContext, proposed: Reply): Decision | undefined {
+  private decide(context: StageContext, proposed: Reply): Decision | undefined | PromiseLike<Decision | undefined> {
     if (this.faults.size > 0) {
       const fault = this.faults.decide(context);
       if (fault !== undefined) {
         // A fault that only slows things down (delay, throttle, stall) leaves the reply to the rest.
         if (fault.reply !== undefined || fault.then !== undefined) return fault;
         const rest = this.configured(context, proposed);
-        if (rest?.reply !== undefined) fault.reply = rest.reply;
-        if (rest?.delayMs !== undefined) fault.delayMs = (fault.delayMs ?? 0) + rest.delayMs;
-        return fault;
+        const merge = (decided: Decision | undefined): Decision => {
+          if (decided?.reply !== undefined) fault.reply = decided.reply;
+          if (decided?.delayMs !== undefined) fault.delayMs = (fault.delayMs ?? 0) + decided.delayMs;
+          return fault;
+        };
+        return isPending(rest) ? rest.then(merge) : merge(rest);
       }
     }
     return this.configured(context, proposed);
   }
 
-  /** The decision of the custom policy, modes, delays and header switches. */
-  private configured(context: StageContext, proposed: Reply): Decision | undefined {
+  /** The decision of the custom policy (hooks included), modes, delays and header switches. */
+  private configured(context: StageContext, proposed: Reply): Decision | undefined | PromiseLike<Decision | undefined> {
     if (this.custom !== undefined) {
       const own = this.custom.decide(context, proposed);
+      // Only an answer that is still pending costs a promise; the modes and delays follow once it settles.
+      if (isPending(own)) return own.then((settled) => settled ?? this.builtIn(context, proposed));
       if (own !== undefined) return own;
     }
+    return this.builtIn(context, proposed);
+  }
+
+  /** Modes, delays and header switches. */
+  private builtIn(context: StageContext, proposed: Reply): Decision | undefined {
     // No mode, delay or header switch anywhere: the proposed reply stands, at once.
     if (!this.config.configured) return undefined;
     const config = this.config.listeners.get(context.connection.listener) ?? this.config.base;

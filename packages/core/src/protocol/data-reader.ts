@@ -121,6 +121,9 @@ export class DataReader {
     if (this.tooBig) return;
     if (this.size > this.maxSize) {
       this.tooBig = true;
+      // The octets up to the limit still go out: a hook deciding on the message sees it cut exactly there.
+      const room = n - (this.size - this.maxSize);
+      if (room > 0 && this.sink !== undefined) this.sink(chunk.subarray(from, from + room));
       return;
     }
     if (this.sink !== undefined) this.sink(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to));

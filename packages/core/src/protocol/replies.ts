@@ -51,6 +51,9 @@ export const replies = {
   vrfy: reply(252, '2.0.0', 'Cannot VRFY user, but will accept message for delivery'),
   help: reply(214, '2.0.0', 'Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT (RFC 5321)'),
   startTls: reply(220, '2.0.0', 'Ready to start TLS'),
+  /** Proposed at stage `secure` (after the handshake); never sent: only a refusal is. */
+  tlsReady: reply(220, '2.0.0', 'TLS session established'),
+  requireTlsWithoutTls: reply(530, '5.7.10', 'REQUIRETLS needs a TLS session: send STARTTLS first (RFC 8689)'),
 
   unknownCommand: (verb: string): Reply => reply(500, '5.5.2', `Command not recognized: "${printable(verb)}"`),
   commandTooLong: (limit: number): Reply =>
@@ -139,6 +142,12 @@ export const replies = {
     ),
   chunkLost: reply(421, '4.5.0', 'Cannot find the end of a BDAT chunk without a valid size: closing the connection'),
   shuttingDown: reply(421, '4.3.2', 'Sink is closing: service not available'),
+  decisionTimeout: (stage: string, seconds: number): Reply =>
+    reply(
+      421,
+      '4.4.2',
+      `No decision for stage ${stage} within ${seconds} s: closing the connection (a hook never settled; option idleTimeout)`,
+    ),
 } as const;
 
 /** Printable ASCII for echoing client input back without control bytes or unbounded length. */

@@ -1,6 +1,6 @@
 import { replies } from './replies.js';
 import { isPositive, type Reply } from './reply.js';
-import { SASL_LINE_LIMIT, type SessionCore } from './session-core.js';
+import { PENDING, SASL_LINE_LIMIT, type SessionCore } from './session-core.js';
 import type { SaslExchange } from './types.js';
 
 // AUTH (RFC 4954): the SASL exchange, line by line, with the AUTH provider.
@@ -57,8 +57,15 @@ export function saslStep(s: SessionCore, base64: string | null): void {
   s.sasl = undefined;
   s.lines.limit = s.commandLineLimit();
   s.mode = 'command';
+  s.stageCredentials = step.credentials;
   const final = s.respond('auth', replies.authOk);
-  if (final !== undefined && isPositive(final)) s.user = step.user;
+  s.stageCredentials = undefined;
+  if (final === PENDING) s.whenSent(authDone, s, step.user);
+  else authDone(final, s, step.user);
+}
+
+function authDone(final: Reply | undefined, s: SessionCore, user: string): void {
+  if (final !== undefined && isPositive(final)) s.user = user;
 }
 
 export function endSasl(s: SessionCore, reply: Reply): void {

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import type { EsmtpParameter } from './address.js';
 import type { DataReader } from './data-reader.js';
 import type { HeaderSectionCollector } from './header-section.js';
 import { CommandLineReader } from './line-reader.js';
@@ -10,6 +11,7 @@ import type {
   Decision,
   Delivery,
   MessageWriter,
+  SaslCredentials,
   SaslExchange,
   SessionObserver,
   SessionOutput,
@@ -45,6 +47,8 @@ export interface SessionOptions {
   lenient: boolean;
   auth: AuthProvider | undefined;
   policy: StagePolicy | undefined;
+  /** EHLO keywords left out of the list (upper-case names, e.g. `PIPELINING`, `SIZE`); the engine still understands them. */
+  hiddenKeywords?: ReadonlySet<string>;
   nextDeliveryId: () => string;
 }
 
@@ -60,6 +64,10 @@ export interface ChunkRefusal {
 export const MAX_FAULTS_PER_TRANSACTION = 100;
 /** BDAT octets that count as one record for the per-record deadline (a slow chunk must keep moving). */
 export const BDAT_RECORD = 64 * 1024;
+/** Returned while a stage's decision is a pending promise: the caller stores how to go on (`whenSent`, `whenDecided`). */
+export const PENDING: unique symbol = Symbol('pending decision');
+export type Pending = typeof PENDING;
+export type Decided = { reply: Reply; then: Decision['then'] };
 export const SASL_LINE_LIMIT = 12 * 1024;
 export const HTTP_VERBS = new Set(['GET', 'POST', 'PUT', 'HEAD', 'CONNECT', 'OPTIONS', 'DELETE', 'PATCH']);
 export const UNIMPLEMENTED = new Set(['EXPN', 'TURN', 'ETRN', 'ATRN', 'SEND', 'SOML', 'SAML']);
@@ -110,6 +118,16 @@ export class SessionCore {
   recordCount = 0;
   bdatRecordOctets = 0;
   bdatChunkStart = 0;
+  /** The whole message, kept for a policy that decides on it (`wantsMessage`). */
+  message: MessageCollector | undefined;
+  // A pending (asynchronous) decision: what settles it, what follows it, and the input held meanwhile.
+  settleWith: ((decision: Decision | undefined) => void) | undefined;
+  continuation: ((final: Reply | undefined) => void) | undefined;
+  held: Buffer | undefined;
+  // What the stage being decided adds to its context (set just for the call to the policy).
+  stageParameters: EsmtpParameter[] | undefined;
+  stageCredentials: SaslCredentials | undefined;
+  stageCommand: string | undefined;
 
   constructor(
     readonly options: SessionOptions,
@@ -139,7 +157,8 @@ export class SessionCore {
   }
 
   // --- replies, decisions and errors -------------------------------------------------------
-  context(stage: Stage, recipient: string | undefined, headers: Buffer | undefined): StageContext {
+  context(stage: Stage, recipient: string | undefined, headers: Buffer | undefined, message?: Buffer): StageContext {
+    // Every field always present: one object shape for every stage keeps the policy's reads monomorphic.
     return {
       stage,
       connection: this.connection,
@@ -149,22 +168,38 @@ export class SessionCore {
       transaction: this.transaction,
       recipient,
       headers,
+      message,
+      credentials: this.stageCredentials,
+      parameters: this.stageParameters,
+      command: this.stageCommand,
     };
   }
 
   /**
    * Asks the policy about a stage without sending anything. Returns the final reply and what
-   * follows it, or `undefined` when the decision dropped the connection (reset, silent close).
+   * follows it, `undefined` when the decision dropped the connection (reset, silent close), or
+   * `PENDING` when the policy answered with a promise: an `await` output is queued and the caller
+   * says how to go on (`whenDecided`, or through `respond`, `whenSent`).
    */
   decideOnly(
     stage: Stage,
     proposed: Reply,
     recipient?: string,
     headers?: Buffer,
-  ): { reply: Reply; then: Decision['then'] } | undefined {
+    message?: Buffer,
+  ): Decided | undefined | Pending {
     const policy = this.options.policy;
     if (policy === undefined) return { reply: proposed, then: undefined };
-    const decision = policy.decide(this.context(stage, recipient, headers), proposed);
+    const decision = policy.decide(this.context(stage, recipient, headers, message), proposed);
+    if (decision !== undefined && typeof (decision as PromiseLike<unknown>).then === 'function') {
+      this.output.push({ type: 'await', decision: decision as PromiseLike<Decision | undefined>, stage });
+      return PENDING;
+    }
+    return this.apply(decision as Decision | undefined, proposed);
+  }
+
+  /** Carries out a decision: records its fault, queues its delay and connection trouble; `undefined` when it drops the connection. */
+  apply(decision: Decision | undefined, proposed: Reply): Decided | undefined {
     if (decision === undefined) return { reply: proposed, then: undefined };
     if (decision.fault !== undefined) {
       // The record keeps the first ones; every firing is still counted and logged by the fault rules.
@@ -188,14 +223,50 @@ export class SessionCore {
     return { reply, then: reply.code === 421 && decision.then === undefined ? 'close' : decision.then };
   }
 
-  /** Decides, sends the reply and applies what follows. Returns the reply sent, or `undefined` if dropped. */
-  respond(stage: Stage, proposed: Reply, recipient?: string): Reply | undefined {
+  /**
+   * Decides, sends the reply and applies what follows. Returns the reply sent, `undefined` if
+   * dropped, or `PENDING`: the caller then says how to go on with `whenSent`.
+   */
+  respond(stage: Stage, proposed: Reply, recipient?: string): Reply | undefined | Pending {
     const decided = this.decideOnly(stage, proposed, recipient);
+    if (decided === PENDING) {
+      this.whenDecided(this.sendLate, proposed, stage);
+      return PENDING;
+    }
+    return this.send(stage, decided);
+  }
+
+  send(stage: Stage, decided: Decided | undefined): Reply | undefined {
     if (decided === undefined) return undefined;
     if (decided.reply.code >= 400) this.observer.refused(stage.toUpperCase(), decided.reply, this.connection);
     this.output.push({ type: 'reply', reply: decided.reply });
     this.after(decided.then);
     return decided.reply;
+  }
+
+  /** A pending reply decided: send it, then go on where the command stopped. */
+  sendLate(decided: Decided | undefined, stage: Stage): void {
+    const final = this.send(stage, decided);
+    const next = this.continuation;
+    this.continuation = undefined;
+    next?.(final);
+  }
+
+  // The closures of the pending path are made here, never in the command handlers: a closure in a
+  // handler would make V8 allocate its captured variables on every call, the synchronous ones too.
+
+  /** After a pending decision settles: `next(apply(decision), ...args)`. */
+  whenDecided<A extends unknown[]>(
+    next: (this: SessionCore, decided: Decided | undefined, ...args: A) => void,
+    proposed: Reply,
+    ...args: A
+  ): void {
+    this.settleWith = (decision) => next.call(this, this.apply(decision, proposed), ...args);
+  }
+
+  /** After `respond` sent a reply that was pending: `next(final, ...args)`. */
+  whenSent<A extends unknown[]>(next: (final: Reply | undefined, ...args: A) => void, ...args: A): void {
+    this.continuation = (final) => next(final, ...args);
   }
 
   after(then: Decision['then']): void {
@@ -250,6 +321,7 @@ export class SessionCore {
     this.data = undefined;
     this.writer = undefined;
     this.headers = undefined;
+    this.message = undefined;
     this.bdatStarted = false;
     this.bdatFailed = undefined;
     this.bdatSize = 0;
@@ -276,6 +348,27 @@ export function decodeCommand(line: Buffer): string | Reply {
 /** The line is an AUTH command (`AUTH ` in any case): the one command RFC 4954 lets be longer. */
 export function isAuthCommand(line: Buffer): boolean {
   return line.length > 5 && line[4] === 0x20 && line.subarray(0, 4).toString('latin1').toUpperCase() === 'AUTH';
+}
+
+/** Keeps the whole message for a policy that decides on it, bounded by the size limit (0: no limit). */
+export class MessageCollector {
+  private readonly parts: Buffer[] = [];
+  private length = 0;
+
+  constructor(private readonly limit: number) {}
+
+  add(chunk: Buffer): void {
+    const room = this.limit > 0 ? this.limit - this.length : chunk.length;
+    if (room <= 0) return;
+    // Copied: the socket's buffer may be a slice of a larger one the reader would otherwise keep alive.
+    const part = Buffer.from(chunk.length > room ? chunk.subarray(0, room) : chunk);
+    this.parts.push(part);
+    this.length += part.length;
+  }
+
+  result(): Buffer {
+    return this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.length);
+  }
 }
 
 export function hasNonAscii(text: string): boolean {

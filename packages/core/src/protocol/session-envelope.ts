@@ -1,7 +1,7 @@
 import { type EsmtpParameter, isXtext, parseParameters, parsePath } from './address.js';
 import { replies } from './replies.js';
 import { isPositive, type Reply } from './reply.js';
-import { hasNonAscii, type SessionCore } from './session-core.js';
+import { hasNonAscii, PENDING, type SessionCore } from './session-core.js';
 import type { BodyType, Recipient, Transaction } from './types.js';
 
 // The envelope commands: MAIL FROM with its ESMTP parameters (SIZE, BODY, SMTPUTF8, RET, ENVID,
@@ -29,6 +29,7 @@ export function mail(s: SessionCore, args: string): void {
     body: '7BIT',
     smtputf8: false,
     size: 0,
+    parameters: params,
   };
   for (const p of params) {
     const problem = mailParameter(s, tx, p);
@@ -41,7 +42,14 @@ export function mail(s: SessionCore, args: string): void {
 
   s.resetTransaction();
   s.transaction = tx;
+  s.stageParameters = params;
   const final = s.respond('mail', replies.senderOk);
+  s.stageParameters = undefined;
+  if (final === PENDING) s.whenSent(mailDone, s, tx);
+  else mailDone(final, s, tx);
+}
+
+function mailDone(final: Reply | undefined, s: SessionCore, tx: Transaction): void {
   if (final !== undefined && isPositive(final)) {
     s.observer.transactionStarted(tx, s.connection);
   } else if (s.transaction === tx) {
@@ -84,6 +92,12 @@ export function mailParameter(s: SessionCore, tx: Transaction, p: EsmtpParameter
       }
       tx.envid = p.value;
       return undefined;
+    case 'REQUIRETLS':
+      // RFC 8689 §4.1: only on a TLS session, and without a value.
+      if (s.tls === undefined) return replies.requireTlsWithoutTls;
+      if (p.value !== undefined) return replies.badParameter('REQUIRETLS takes no value');
+      tx.requireTls = true;
+      return undefined;
     case 'AUTH':
       // RFC 4954 §5: the AUTH= parameter is accepted, and only meaningful between trusted MTAs.
       if (s.options.auth === undefined) return replies.unknownParameter(p.name);
@@ -105,6 +119,7 @@ export function rcpt(s: SessionCore, args: string): void {
       body: '7BIT',
       smtputf8: false,
       size: 0,
+      parameters: [],
     };
     s.observer.transactionStarted(s.transaction, s.connection);
   }
@@ -146,8 +161,16 @@ export function rcpt(s: SessionCore, args: string): void {
     if (++s.overshoot > s.options.maxRecipients) return s.error('RCPT', refusal);
     return s.refuse('RCPT', refusal);
   }
+  s.stageParameters = params;
   const final = s.respond('rcpt', replies.recipientOk, address);
+  s.stageParameters = undefined;
+  if (final === PENDING) s.whenSent(rcptDone, s, tx, recipient);
+  else rcptDone(final, s, tx, recipient);
+}
+
+function rcptDone(final: Reply | undefined, s: SessionCore, tx: Transaction, recipient: Recipient): void {
   if (final === undefined) return;
+  const address = recipient.address;
   const accepted = isPositive(final);
   if (accepted) tx.recipients.push(recipient);
   else rejectRecipient(s, tx, address, final);

@@ -2,8 +2,8 @@ import { DataReader } from './data-reader.js';
 import { HeaderSectionCollector } from './header-section.js';
 import { replies } from './replies.js';
 import { isPositive, type Reply } from './reply.js';
-import type { ChunkRefusal, SessionCore } from './session-core.js';
-import type { Decision, Delivery, SessionOutput, Transaction } from './types.js';
+import { type ChunkRefusal, type Decided, MessageCollector, PENDING, type SessionCore } from './session-core.js';
+import type { Decision, Delivery, Recipient, SessionOutput, Transaction } from './types.js';
 
 // The message: DATA (dot-stuffed, RFC 5321 §4.1.4) and BDAT chunks (RFC 3030), and the final
 // reply (one per recipient under LMTP) with the delivery record that goes with it.
@@ -16,6 +16,11 @@ export function dataCommand(s: SessionCore, args: string): void {
   if (s.bdatStarted) return s.invalid('DATA', replies.dataAfterBdat);
   if (tx.body === 'BINARYMIME') return s.invalid('DATA', replies.binaryNeedsBdat);
   const final = s.respond('data', replies.startData);
+  if (final === PENDING) s.whenSent(dataDone, s, tx);
+  else dataDone(final, s, tx);
+}
+
+function dataDone(final: Reply | undefined, s: SessionCore, tx: Transaction): void {
   if (final === undefined || final.code !== 354) return;
   openMessage(s, tx);
   const sink = octetSink(s);
@@ -43,12 +48,22 @@ export function messageRefusal(s: SessionCore): Reply | undefined {
 
 export function openMessage(s: SessionCore, tx: Transaction): void {
   s.writer = s.observer.messageWriter(tx, s.connection);
-  s.headers = s.options.policy?.wantsHeaders ? new HeaderSectionCollector() : undefined;
+  const policy = s.options.policy;
+  s.headers = policy?.wantsHeaders ? new HeaderSectionCollector() : undefined;
+  s.message = policy?.wantsMessage ? new MessageCollector(s.options.maxMessageSize) : undefined;
 }
 
 export function octetSink(s: SessionCore): ((chunk: Buffer) => void) | undefined {
+  const message = s.message;
   const writer = s.writer;
   const headers = s.headers;
+  if (message !== undefined) {
+    return (chunk) => {
+      message.add(chunk);
+      headers?.add(chunk);
+      writer?.write(chunk);
+    };
+  }
   if (writer !== undefined && headers !== undefined) {
     return (chunk) => {
       headers.add(chunk);
@@ -113,10 +128,14 @@ export function chunkOctets(s: SessionCore, chunk: Buffer, from: number, to: num
   s.bdatSize += n;
   const max = s.options.maxMessageSize;
   if (s.bdatTooBig || (max > 0 && s.bdatSize > max)) {
+    // A hook deciding on the message sees it cut exactly at the limit (the capture gets whole chunks only).
+    const room = s.bdatTooBig ? 0 : n - (s.bdatSize - max);
     s.bdatTooBig = true;
+    if (room > 0) s.message?.add(chunk.subarray(from, from + room));
     return;
   }
   const part = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
+  s.message?.add(part);
   s.headers?.add(part);
   s.writer?.write(part);
 }
@@ -167,11 +186,13 @@ export function finishMessage(
   id: string,
 ): void {
   const headers = s.headers?.result();
+  const message = s.message?.result();
   const writer = s.writer;
   // Taken before resetTransaction replaces the list: the faults of s transaction, the final one included.
   const faults = s.faults;
   s.writer = undefined;
   s.headers = undefined;
+  s.message = undefined;
   const build = (reply: Reply, accepted: boolean, lmtpReplies?: Delivery['lmtpReplies']): Delivery => {
     const delivery: Delivery = {
       id,
@@ -204,27 +225,61 @@ export function finishMessage(
   };
 
   if (s.options.lmtp) {
-    // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order. Each goes out right after its
-    // own decision, so a delay decided for one recipient holds back that reply and the ones after it.
-    const results: NonNullable<Delivery['lmtpReplies']> = [];
-    let last: Extract<SessionOutput, { type: 'reply' }> | undefined;
-    let then: Decision['then'];
-    let dropped = false;
-    for (const r of tx.recipients) {
-      const final = s.decideOnly('message', proposed, r.address, headers);
-      if (final === undefined) {
-        dropped = true;
-        break;
-      }
-      results.push({ address: r.address, reply: final.reply });
-      last = { type: 'reply', reply: final.reply };
-      s.output.push(last);
-      if (final.then !== undefined) {
-        // The connection ends after s reply: later recipients get none (the client treats them as failed).
-        then = final.then;
-        break;
-      }
-    }
+    lmtpReplies(s, tx, proposed, via, headers, message, build);
+    return;
+  }
+
+  const decided = s.decideOnly('message', proposed, undefined, headers, message);
+  if (decided === PENDING) {
+    // The transaction stays until the decision settles: its faults belong to this delivery.
+    s.whenDecided(messageDecidedLate, proposed, s, via, build);
+    return;
+  }
+  s.resetTransaction();
+  messageDecided(s, decided, via, build);
+}
+
+function messageDecidedLate(
+  decided: Decided | undefined,
+  s: SessionCore,
+  via: 'DATA' | 'BDAT',
+  build: (reply: Reply, accepted: boolean) => Delivery,
+): void {
+  s.resetTransaction();
+  messageDecided(s, decided, via, build);
+}
+
+function messageDecided(
+  s: SessionCore,
+  decided: Decided | undefined,
+  via: 'DATA' | 'BDAT',
+  build: (reply: Reply, accepted: boolean) => Delivery,
+): void {
+  if (decided === undefined) return;
+  const delivery = build(decided.reply, isPositive(decided.reply));
+  if (!delivery.accepted) s.observer.refused(via, decided.reply, s.connection);
+  // Postfix's error limits count "errors without delivering mail": a delivered message starts over.
+  else s.errors = 0;
+  s.output.push({ type: 'reply', reply: decided.reply, delivery });
+  s.after(decided.then);
+}
+
+/**
+ * RFC 2033 §4.2: one reply per accepted recipient, in RCPT order. Each goes out right after its
+ * own decision, so a delay (or a pending decision) for one recipient holds back that reply and the ones after it.
+ */
+function lmtpReplies(
+  s: SessionCore,
+  tx: Transaction,
+  proposed: Reply,
+  via: 'DATA' | 'BDAT',
+  headers: Buffer | undefined,
+  message: Buffer | undefined,
+  build: (reply: Reply, accepted: boolean, lmtpReplies?: Delivery['lmtpReplies']) => Delivery,
+): void {
+  const results: NonNullable<Delivery['lmtpReplies']> = [];
+  let last: Extract<SessionOutput, { type: 'reply' }> | undefined;
+  const finish = (then: Decision['then'], dropped: boolean): void => {
     if (last !== undefined) {
       // The delivery rides on the last reply the client gets, whatever ended the loop.
       const anyAccepted = results.some((r) => isPositive(r.reply));
@@ -234,16 +289,36 @@ export function finishMessage(
     }
     s.resetTransaction();
     if (!dropped) s.after(then);
-    return;
-  }
-
-  const decided = s.decideOnly('message', proposed, undefined, headers);
-  s.resetTransaction();
-  if (decided === undefined) return;
-  const delivery = build(decided.reply, isPositive(decided.reply));
-  if (!delivery.accepted) s.observer.refused(via, decided.reply, s.connection);
-  // Postfix's error limits count "errors without delivering mail": a delivered message starts over.
-  else s.errors = 0;
-  s.output.push({ type: 'reply', reply: decided.reply, delivery });
-  s.after(decided.then);
+  };
+  // Returns false when the loop must stop (dropped, or the connection ends after this reply).
+  const one = (address: string, final: Decided | undefined): boolean => {
+    if (final === undefined) {
+      finish(undefined, true);
+      return false;
+    }
+    results.push({ address, reply: final.reply });
+    last = { type: 'reply', reply: final.reply };
+    s.output.push(last);
+    if (final.then !== undefined) {
+      // The connection ends after this reply: later recipients get none (the client treats them as failed).
+      finish(final.then, false);
+      return false;
+    }
+    return true;
+  };
+  const from = (index: number): void => {
+    for (let i = index; i < tx.recipients.length; i++) {
+      const address = (tx.recipients[i] as Recipient).address;
+      const final = s.decideOnly('message', proposed, address, headers, message);
+      if (final === PENDING) {
+        s.settleWith = (d) => {
+          if (one(address, s.apply(d, proposed))) from(i + 1);
+        };
+        return;
+      }
+      if (!one(address, final)) return;
+    }
+    finish(undefined, false);
+  };
+  from(0);
 }

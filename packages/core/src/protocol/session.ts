@@ -1,23 +1,54 @@
 import type { DataReader } from './data-reader.js';
 import { printable, replies } from './replies.js';
-import { isPositive } from './reply.js';
+import { isPositive, type Reply } from './reply.js';
 import { auth, endSasl, saslResponse } from './session-auth.js';
 import {
   BDAT_RECORD,
   BEFORE_TLS,
+  type Decided,
   decodeCommand,
   HTTP_VERBS,
   isAuthCommand,
   isKnownVerb,
   NEED_AUTH,
+  PENDING,
   SessionCore,
   UNIMPLEMENTED,
 } from './session-core.js';
 import { mail, rcpt } from './session-envelope.js';
 import { bdat, chunkOctets, dataCommand, endOfChunk, endOfData } from './session-message.js';
-import type { TlsInfo } from './types.js';
+import type { Decision, TlsInfo } from './types.js';
 
 export type { SessionOptions } from './session-core.js';
+
+/** Where a session stands: its greeting name, TLS, user and the transaction in progress. */
+export interface SessionSnapshot {
+  heloName: string | undefined;
+  tls: TlsInfo | undefined;
+  user: string | undefined;
+  /** Sender of the transaction in progress (`''` for `<>`), `undefined` outside one. */
+  sender: string | undefined;
+  /** Accepted recipients of the transaction in progress. */
+  recipients: string[];
+  /** Message octets are coming in (DATA or BDAT). */
+  inMessage: boolean;
+  /** A hook's decision is pending. */
+  awaiting: boolean;
+}
+
+function greeted(final: Reply | undefined, s: SessionCore): void {
+  // A 554 greeting means "no service": RFC 5321 §3.1 wants the server to wait for QUIT then.
+  if (final !== undefined && !isPositive(final)) s.refusedAll = true;
+}
+
+function secured(decided: Decided | undefined, s: SessionCore): void {
+  if (decided === undefined || isPositive(decided.reply)) {
+    if (decided?.then === 'close') s.after('close');
+    return;
+  }
+  s.refuse('STARTTLS', decided.reply);
+  s.after('close');
+}
 
 /**
  * One SMTP (or LMTP) session as a pure state machine: bytes go in through `feed`, and what the
@@ -67,8 +98,44 @@ export class SmtpSession extends SessionCore {
       ? replies.lmtpGreeting(this.options.hostname)
       : replies.greeting(this.options.hostname);
     const final = this.respond('connect', greeting);
-    // A 554 greeting means "no service": RFC 5321 §3.1 wants the server to wait for QUIT then.
-    if (final !== undefined && !isPositive(final)) this.refusedAll = true;
+    if (final === PENDING) this.whenSent(greeted, this);
+    else greeted(final, this);
+  }
+
+  /** Where the session stands, for a list of live sessions. */
+  snapshot(): SessionSnapshot {
+    const tx = this.transaction;
+    return {
+      heloName: this.heloName,
+      tls: this.tls,
+      user: this.user,
+      sender: tx?.sender,
+      recipients: tx === undefined ? [] : tx.recipients.map((r) => r.address),
+      inMessage: this.inMessage,
+      awaiting: this.awaiting,
+    };
+  }
+
+  /** True while a decision is pending (an `await` output not settled yet): input is held, not read. */
+  get awaiting(): boolean {
+    return this.settleWith !== undefined;
+  }
+
+  /**
+   * The pending decision (the last `await` output) settled: the session goes on where it stopped,
+   * then reads the input it held. A session ended meanwhile (deadline, shutdown) ignores it.
+   */
+  settle(decision: Decision | undefined): void {
+    const handler = this.settleWith;
+    if (handler === undefined) return;
+    this.settleWith = undefined;
+    if (this.mode === 'closed') return;
+    handler(decision);
+    const held = this.held;
+    if (held !== undefined && this.settleWith === undefined) {
+      this.held = undefined;
+      this.feed(held);
+    }
   }
 
   /** Feeds bytes from the client. Safe with any split of the stream and any content. */
@@ -76,6 +143,12 @@ export class SmtpSession extends SessionCore {
     let pos = 0;
     const end = chunk.length;
     while (pos < end) {
+      if (this.settleWith !== undefined) {
+        // Pipelined input after a pending decision waits its turn (RFC 2920: replies stay in order).
+        const rest = pos === 0 ? chunk : chunk.subarray(pos);
+        this.held = this.held === undefined ? rest : Buffer.concat([this.held, rest]);
+        return;
+      }
       switch (this.mode) {
         case 'data': {
           const reader = this.data as DataReader;
@@ -142,6 +215,11 @@ export class SmtpSession extends SessionCore {
     this.user = undefined;
     this.resetTransaction();
     this.mode = 'command';
+    if (this.options.policy === undefined) return;
+    // Stage `secure`: nothing is sent unless the decision refuses the TLS session, which then ends.
+    const decided = this.decideOnly('secure', replies.tlsReady);
+    if (decided === PENDING) this.whenDecided(secured, replies.tlsReady, this);
+    else secured(decided, this);
   }
 
   /** The connection was idle too long. */
@@ -235,14 +313,14 @@ export class SmtpSession extends SessionCore {
       : replies.helo(this.options.hostname, printable(name, 255));
     // EHLO resets the session like RSET (RFC 5321 §4.1.4).
     this.resetTransaction();
-    // The policy deciding HELO sees the name being given (a HELO blocklist looks it up); a refusal keeps the old one.
+    // The policy (a HELO blocklist, the helo hook) sees the name being given; a refusal keeps the old one.
     const previous = this.heloName;
     this.heloName = name;
+    this.stageCommand = verb;
     const final = this.respond('helo', proposed);
-    if (final !== undefined && isPositive(final)) {
-      this.greeted = true;
-      this.esmtp = esmtp;
-    } else this.heloName = previous;
+    this.stageCommand = undefined;
+    if (final === PENDING) this.whenSent(helloDone, this, esmtp, name, previous);
+    else helloDone(final, this, esmtp, name, previous);
   }
 
   private keywords(): string[] {
@@ -261,8 +339,15 @@ export class SmtpSession extends SessionCore {
     if (o.auth !== undefined && o.auth.mechanisms.length > 0 && (!o.auth.requireTls || this.tls !== undefined)) {
       list.push(`AUTH ${o.auth.mechanisms.join(' ')}`);
     }
+    // RFC 8689 §4.1: REQUIRETLS is offered only on a TLS session.
+    if (this.tls !== undefined) list.push('REQUIRETLS');
     list.push('HELP');
-    return list;
+    const hidden = o.hiddenKeywords;
+    if (hidden === undefined || hidden.size === 0) return list;
+    return list.filter((k) => {
+      const space = k.indexOf(' ');
+      return !hidden.has(space < 0 ? k : k.slice(0, space));
+    });
   }
 
   private rset(args: string): void {
@@ -273,10 +358,8 @@ export class SmtpSession extends SessionCore {
 
   private quit(): void {
     const final = this.respond('quit', replies.bye);
-    if (final !== undefined && this.mode !== 'closed') {
-      this.mode = 'closed';
-      this.output.push({ type: 'close' });
-    }
+    if (final === PENDING) this.whenSent(quitDone, this);
+    else quitDone(final, this);
   }
 
   private startTls(args: string): void {
@@ -284,9 +367,35 @@ export class SmtpSession extends SessionCore {
     if (this.tls !== undefined) return this.invalid('STARTTLS', replies.tlsAlready);
     if (args.trim() !== '') return this.invalid('STARTTLS', replies.noArguments('STARTTLS'));
     const final = this.respond('starttls', replies.startTls);
-    if (final === undefined || final.code !== 220 || this.mode === 'closed') return;
-    this.mode = 'tls';
-    this.lines.clear();
-    this.output.push({ type: 'starttls' });
+    if (final === PENDING) this.whenSent(startTlsDone, this);
+    else startTlsDone(final, this);
   }
+}
+
+function helloDone(
+  final: Reply | undefined,
+  s: SessionCore,
+  esmtp: boolean,
+  name: string,
+  previous: string | undefined,
+): void {
+  if (final !== undefined && isPositive(final)) {
+    s.greeted = true;
+    s.esmtp = esmtp;
+    s.heloName = name;
+  } else s.heloName = previous;
+}
+
+function quitDone(final: Reply | undefined, s: SessionCore): void {
+  if (final !== undefined && s.mode !== 'closed') {
+    s.mode = 'closed';
+    s.output.push({ type: 'close' });
+  }
+}
+
+function startTlsDone(final: Reply | undefined, s: SessionCore): void {
+  if (final === undefined || final.code !== 220 || s.mode === 'closed') return;
+  s.mode = 'tls';
+  s.lines.clear();
+  s.output.push({ type: 'starttls' });
 }

@@ -1,10 +1,23 @@
+import type { EsmtpParameter } from './address.js';
 import type { Reply } from './reply.js';
 
 /**
  * The points of a session at which the sink decides what to answer. Behaviours (modes, delays,
- * faults) attach to these; `message` is the final reply to DATA or BDAT LAST.
+ * faults) attach to these; `message` is the final reply to DATA or BDAT LAST; `secure` follows a
+ * finished STARTTLS handshake and sends nothing unless its decision refuses (then it closes).
  */
-export type Stage = 'connect' | 'helo' | 'starttls' | 'auth' | 'mail' | 'rcpt' | 'data' | 'message' | 'rset' | 'quit';
+export type Stage =
+  | 'connect'
+  | 'helo'
+  | 'starttls'
+  | 'secure'
+  | 'auth'
+  | 'mail'
+  | 'rcpt'
+  | 'data'
+  | 'message'
+  | 'rset'
+  | 'quit';
 
 /** Declared body type from `MAIL FROM:<…> BODY=…` (RFC 6152, RFC 3030). */
 export type BodyType = '7BIT' | '8BITMIME' | 'BINARYMIME';
@@ -57,6 +70,10 @@ export interface Transaction {
   envid?: string;
   /** Message octets received so far (after dot-unstuffing). */
   size: number;
+  /** RFC 8689 REQUIRETLS was given on MAIL FROM. */
+  requireTls?: boolean;
+  /** Every ESMTP parameter of `MAIL FROM` as sent (names upper-cased), the ones the engine reads included. */
+  parameters: EsmtpParameter[];
 }
 
 /** Everything a behaviour may look at when asked to decide a stage's reply. */
@@ -73,6 +90,14 @@ export interface StageContext {
   recipient: string | undefined;
   /** The header section of the message (stage `message`), raw, when a behaviour asked for it. */
   headers: Buffer | undefined;
+  /** The whole message (stage `message`), as received after dot-unstuffing, when the policy asked for it (`wantsMessage`). */
+  message?: Buffer | undefined;
+  /** What the client sent in its AUTH exchange (stage `auth`), decoded. */
+  credentials?: SaslCredentials | undefined;
+  /** The raw ESMTP parameters of the command being decided (stages `mail` and `rcpt`). */
+  parameters?: EsmtpParameter[] | undefined;
+  /** The greeting command being decided (stage `helo`): `HELO`, `EHLO` or `LHLO`. */
+  command?: string | undefined;
 }
 
 /** What a behaviour answers for a stage; every field is optional, `undefined` keeps the default. */
@@ -99,15 +124,44 @@ export interface FiredFault {
   at: number;
 }
 
-/** Asked by the session at each stage. Must answer synchronously and never throw. */
+/**
+ * Asked by the session at each stage. It never throws. It answers synchronously (the fast path)
+ * or with a promise: the session then waits, answering nothing else (pipelined commands keep
+ * their turn), until it settles. A promise must never reject: turn a failure into a decision.
+ */
 export interface StagePolicy {
-  decide(context: StageContext, proposed: Reply): Decision | undefined;
+  decide(context: StageContext, proposed: Reply): Decision | undefined | PromiseLike<Decision | undefined>;
   /** When true, the session keeps the message header section (bounded) for `decide('message')`. */
   readonly wantsHeaders: boolean;
+  /** When true, the session keeps the whole message (bounded by `maxMessageSize`) for `decide('message')`. */
+  readonly wantsMessage?: boolean;
 }
 
-/** One step of a SASL exchange (RFC 4954). */
-export type SaslStep = { challenge: string } | { user: string } | { reject: Reply };
+/**
+ * Credentials decoded from a SASL exchange (RFC 4954), as a hook sees them.
+ *
+ * @example if (credentials.mechanism === 'CRAM-MD5') ok = credentials.validatePassword('s3cret');
+ */
+export interface SaslCredentials {
+  mechanism: string;
+  /** The authentication identity (PLAIN authcid, LOGIN user, CRAM-MD5 user, XOAUTH2 `user=`). */
+  username: string;
+  /** PLAIN and LOGIN: the password as sent. */
+  password?: string;
+  /** PLAIN: the authorization identity, when one was given. */
+  authzid?: string;
+  /** XOAUTH2: the bearer token. */
+  accessToken?: string;
+  /** CRAM-MD5: the challenge the server sent. */
+  challenge?: string;
+  /** CRAM-MD5: the hex HMAC-MD5 digest the client answered. */
+  challengeResponse?: string;
+  /** True when `password` is the secret (PLAIN, LOGIN), or the CRAM-MD5 digest matches it (constant time). */
+  validatePassword(password: string): boolean;
+}
+
+/** One step of a SASL exchange (RFC 4954); a finished one may carry the decoded credentials for the `auth` stage. */
+export type SaslStep = { challenge: string } | { user: string; credentials?: SaslCredentials } | { reject: Reply };
 
 /** One AUTH attempt: `respond(null)` is called first when the client sent no initial response. */
 export interface SaslExchange {
@@ -187,4 +241,9 @@ export type SessionOutput =
   | { type: 'reset' }
   | { type: 'starttls' }
   | { type: 'throttle'; bytesPerSecond: number }
-  | { type: 'stall'; afterBytes: number };
+  | { type: 'stall'; afterBytes: number }
+  /**
+   * A decision is pending: read nothing more, wait for `decision` (bounded by the command deadline),
+   * then hand its value to `session.settle`. Later output follows in order.
+   */
+  | { type: 'await'; decision: PromiseLike<Decision | undefined>; stage: Stage };

@@ -4,8 +4,9 @@ import { type SecureContext, TLSSocket } from 'node:tls';
 import { replies } from '../protocol/replies.js';
 import { encodeReply, formatReply, type Reply, reply } from '../protocol/reply.js';
 import type { SmtpSession } from '../protocol/session.js';
-import type { Delivery } from '../protocol/types.js';
+import type { Decision, Delivery } from '../protocol/types.js';
 import { type DeadlineExpired, Deadlines } from './deadlines.js';
+import { resetSocket, waitForDecision } from './decision-wait.js';
 import { upgradeToTls } from './tls-upgrade.js';
 
 /** What a connection needs from its sink. */
@@ -83,11 +84,7 @@ export class Connection {
   /** Ends the session with 421 (the sink is closing) and destroys the socket right after. */
   shutdown(): void {
     if (this.ended) return;
-    clearTimeout(this.waiting);
-    this.waiting = undefined;
-    // Whatever was delayed is dropped: a delivery whose reply never went out is never counted.
-    this.session.output.length = 0;
-    this.cursor = 0;
+    this.discard();
     if (!this.upgrading) {
       this.session.shutdown();
       this.drain();
@@ -156,13 +153,13 @@ export class Connection {
     }
   }
 
-  private feed(chunk: Buffer): void {
+  private feed(chunk: Buffer | undefined, decision?: Decision): void {
     try {
-      this.session.feed(chunk);
+      if (chunk !== undefined) this.session.feed(chunk);
+      else this.session.settle(decision);
     } catch (error) {
       this.host.internalError(error);
-      this.session.output.length = 0;
-      this.cursor = 0;
+      this.discard();
       this.session.terminate(internalErrorReply);
     }
     this.deadlines.watch(this.session.midRecord, this.session.records);
@@ -200,14 +197,7 @@ export class Connection {
         case 'reset': {
           this.flush();
           this.ended = true;
-          // Only a TCP socket can send a RST (a TLSSocket throws ERR_INVALID_HANDLE_TYPE); under
-          // TLS, the TCP socket is reset and the TLS one goes with it.
-          try {
-            this.tcp.resetAndDestroy();
-          } catch {
-            // Not a TCP socket after all (a user-supplied stream): a plain close must do.
-          }
-          if (socket !== this.tcp || !socket.destroyed) socket.destroy();
+          resetSocket(this.socket, this.tcp);
           return;
         }
         case 'starttls': {
@@ -225,6 +215,9 @@ export class Connection {
         case 'stall':
           this.stallAfter = item.afterBytes;
           break;
+        case 'await':
+          this.flush();
+          return this.awaitDecision(item.decision, item.stage);
       }
     }
     this.flush();
@@ -275,6 +268,26 @@ export class Connection {
       this.drain();
       this.flushBacklog();
     }, ms);
+  }
+
+  /** Reads nothing until a pending decision settles; idleTimeout is its deadline (421). */
+  private awaitDecision(decision: PromiseLike<Decision | undefined>, stage: string): void {
+    this.socket.pause();
+    this.waiting = waitForDecision(decision, this.host.idleTimeout, {
+      settled: (settled) => {
+        this.waiting = undefined;
+        if (this.ended) return;
+        this.feed(undefined, settled);
+        this.flushBacklog();
+      },
+      expired: () => {
+        this.waiting = undefined;
+        if (this.ended) return;
+        this.session.terminate(replies.decisionTimeout(stage, this.host.idleTimeout / 1000));
+        this.drain();
+      },
+      reported: (error) => this.host.internalError(error),
+    });
   }
 
   private flushBacklog(): void {
@@ -344,6 +357,7 @@ export class Connection {
         // Idle from now on means an idle session, which gets its 421 from onIdle.
         this.attach(secure);
         secure.setTimeout(this.host.idleTimeout);
+        if (this.session.output.length > 0) this.drain(); // stage `secure` may refuse, or wait for a hook
       },
       failed: () => this.destroy(),
     });
@@ -352,8 +366,7 @@ export class Connection {
   private onIdle(): void {
     if (this.ended) return;
     if (this.waiting !== undefined) return;
-    this.session.output.length = 0;
-    this.cursor = 0;
+    this.discard();
     // Not rounded: a 300 ms test timeout must not be reported as "Idle for 0 s".
     this.session.idleTimeout(this.host.idleTimeout / 1000);
     this.drain();
@@ -365,8 +378,7 @@ export class Connection {
     if (this.ended) return;
     // A record deadline that fires while the sink itself holds the client up is not the client's doing.
     if (why === 'record' && (this.waiting !== undefined || this.upgrading)) return;
-    this.session.output.length = 0;
-    this.cursor = 0;
+    this.discard();
     this.session.terminate(
       why === 'record'
         ? replies.recordTimeout(this.host.recordTimeout / 1000)
@@ -412,6 +424,23 @@ export class Connection {
     this.waiting = undefined;
     this.backlog = [];
     this.host.release(this);
+  }
+
+  /** Ends the connection now, as a lost link would: `reset` (a TCP RST), `close` (a FIN, no reply) or `421` first. */
+  drop(how: 'reset' | 'close' | '421'): void {
+    if (this.ended || how === '421') return this.shutdown();
+    this.discard();
+    this.ended = true;
+    if (how === 'close') this.socket.destroySoon();
+    else resetSocket(this.socket, this.tcp);
+  }
+
+  /** Forgets whatever was delayed or pending: a delivery whose reply never went out is never counted. */
+  private discard(): void {
+    clearTimeout(this.waiting);
+    this.waiting = undefined;
+    this.session.output.length = 0;
+    this.cursor = 0;
   }
 
   /** The last reply this connection sent (for "what the last session saw"). */

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { clearTimeout, setTimeout } from 'node:timers';
 import type { SecureContext } from 'node:tls';
+import { chainPolicies, HookPolicy } from '../behaviour/hooks.js';
 import { SinkBehaviour } from '../behaviour/policy.js';
 import { replies } from '../protocol/replies.js';
 import { encodeReply } from '../protocol/reply.js';
@@ -73,6 +74,10 @@ export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
   });
 
   let sink: Sink | undefined;
+  const hooks =
+    resolved.behaviour.hooks === undefined
+      ? undefined
+      : new HookPolicy(resolved.behaviour.hooks, (error) => sink?.emitError(error));
   const host: ConnectionHost = {
     received: (octets) => recorder.received(octets),
     delivered: (delivery) => recorder.delivered(delivery),
@@ -82,6 +87,7 @@ export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
     secureContext: () => context,
     handshakeFault: tlsFault === 'handshake',
     release: (connection) => {
+      hooks?.closed(connection.session.connection);
       capture?.connectionClosed(connection.session.connection.id);
       recorder.connectionClosed(connection.session.connection, connection.lastSent, false);
       // Last: releasing the final connection lets a pending close() resolve, with the record complete.
@@ -106,12 +112,19 @@ export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
     auth: resolved.auth,
     // Set by the behaviour, and only while one is in force: a bare sink pays nothing per stage.
     policy: undefined,
+    hiddenKeywords: resolved.hideEhloKeywords,
     nextDeliveryId: () => `${prefix}.${(++deliveries).toString(36)}`,
   });
   const starttls = resolved.tls === 'starttls' || resolved.tls === 'both';
   const plainSession = sessionOptions(starttls, resolved.lmtp);
   const implicitSession = sessionOptions(false, false);
-  const behaviour = new SinkBehaviour(resolved.behaviour, resolved.policy);
+  const custom =
+    hooks === undefined
+      ? resolved.policy
+      : resolved.policy === undefined
+        ? hooks
+        : chainPolicies(hooks, resolved.policy);
+  const behaviour = new SinkBehaviour(resolved.behaviour, custom);
   behaviour.attach(plainSession);
   behaviour.attach(implicitSession);
 

@@ -102,6 +102,11 @@ export interface SinkOptions extends BehaviourOptions {
    * asked at every stage after the fault rules; a decision it returns wins over modes and delays.
    */
   policy?: StagePolicy;
+  /**
+   * EHLO keywords to leave out of the list, e.g. `['PIPELINING', 'CHUNKING']` (a client then does
+   * without them; the engine still understands the commands).
+   */
+  hideEhloKeywords?: readonly string[];
 }
 
 export interface ResolvedOptions {
@@ -134,6 +139,8 @@ export interface ResolvedOptions {
   maxRecords: number;
   maxCaptureBytes: number;
   policy: StagePolicy | undefined;
+  /** Upper-cased EHLO keywords left out of the list. */
+  hideEhloKeywords: ReadonlySet<string>;
   /** Built from the `auth` and `requireAuth` options. */
   auth: AuthProvider | undefined;
   /** Modes, delays, header switches, initial fault rules, seed. */
@@ -170,6 +177,7 @@ const KNOWN = new Set([
   'maxRecords',
   'maxCaptureBytes',
   'policy',
+  'hideEhloKeywords',
   ...BEHAVIOUR_OPTIONS,
 ]);
 
@@ -266,6 +274,7 @@ export function resolveOptions(options: SinkOptions = {}, extraKeys: ReadonlySet
     maxRecords: int(options.maxRecords, 'maxRecords', 1000, 0),
     maxCaptureBytes: int(options.maxCaptureBytes, 'maxCaptureBytes', 64 * 1024 * 1024, 1),
     policy: options.policy,
+    hideEhloKeywords: keywordSet(options.hideEhloKeywords),
     auth: behaviour.auth,
     behaviour,
   };
@@ -294,4 +303,14 @@ function bool(value: unknown, name: string, fallback: boolean): boolean {
   if (typeof value !== 'boolean')
     throw new TypeError(`startSink: option "${name}" must be true or false, got ${JSON.stringify(value)}`);
   return value;
+}
+
+function keywordSet(value: unknown): ReadonlySet<string> {
+  if (value === undefined) return new Set();
+  if (!Array.isArray(value) || !value.every((k) => typeof k === 'string' && /^[A-Za-z0-9][A-Za-z0-9-]*$/.test(k))) {
+    throw new TypeError(
+      `startSink: option "hideEhloKeywords" must be a list of EHLO keywords such as ["PIPELINING", "CHUNKING"], got ${JSON.stringify(value)}`,
+    );
+  }
+  return new Set(value.map((k: string) => k.toUpperCase()));
 }

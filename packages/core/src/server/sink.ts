@@ -23,6 +23,7 @@ import type { Connection } from './connection.js';
 import type { MailSink, ViewScope } from './mail-sink.js';
 import type { ResolvedOptions, SinkOptions } from './options.js';
 import type { TlsFault } from './secure-context.js';
+import { connectionById, type DropMode, type LiveSession, liveSession } from './sessions.js';
 import { listenerUrl } from './url.js';
 import { SinkView } from './view.js';
 
@@ -254,6 +255,31 @@ export class Sink implements MailSink<'in-process'> {
     if (event === 'error') this.events.off(event, callback);
     else this.recorder.off(event, callback);
     return this;
+  }
+
+  /**
+   * The sessions open right now: connection, greeting name, TLS, user, the transaction in progress.
+   *
+   * @example const busy = sink.sessions().filter((s) => s.inMessage);
+   */
+  sessions(): LiveSession[] {
+    return [...this.connections].map(liveSession);
+  }
+
+  /**
+   * Ends one live session at once, as a lost connection would (`reset`, the default: a TCP RST;
+   * `close`: a FIN, no reply; `421`: the closing reply first). Returns false when no session has that id.
+   *
+   * @example sink.on('recipient', (r) => sink.dropSession(r.connectionId)); // lost mid-transaction
+   */
+  dropSession(id: number, how: DropMode = 'reset'): boolean {
+    if (how !== 'reset' && how !== 'close' && how !== '421') {
+      throw new TypeError(`dropSession: "how" must be "reset", "close" or "421", got ${JSON.stringify(how)}`);
+    }
+    const connection = connectionById(this.connections, id);
+    if (connection === undefined) return false;
+    connection.drop(how);
+    return true;
   }
 
   /** Open connections right now. */
