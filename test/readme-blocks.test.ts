@@ -53,6 +53,10 @@ const NOT_RUN: Record<string, string> = {
     'a Playwright config; scripts/playwright-examples.mjs runs the packed example it shows',
   'packages/playwright/README.md: // tests/sign-in.spec.ts':
     'a Playwright test; scripts/playwright-examples.mjs runs the packed example it shows',
+  "README.md: sink.on('recipient', ({ connectionId }) => sink.dropSession(connectionId));":
+    'a one-line fragment; test/hooks.test.ts drops a live session mid-transaction the same way',
+  "README.md: // const { SMTPServer } = require('smtp-server');":
+    'binds the fixed port 2525; test/smtp-server-compat.test.ts runs the same server with these callbacks',
   'packages/jest/README.md: *':
     'Jest blocks (configs, test files, setup files): the same projects run under Jest in test/jest/examples/*',
 };
