@@ -15,6 +15,7 @@ import type {
   SaslExchange,
   SessionObserver,
   SessionOutput,
+  SessionTranscript,
   Stage,
   StageContext,
   StagePolicy,
@@ -111,10 +112,17 @@ export class SmtpSession {
   private chunkRefusal: ChunkRefusal | undefined;
 
   private sasl: SaslExchange | undefined;
+  private saslMechanism = '';
   private faults: Delivery['faults'] = [];
   /** Records (command lines, message lines, 64 KiB of a BDAT chunk) completed: see `records`. */
   private recordCount = 0;
   private bdatRecordOctets = 0;
+
+  /**
+   * Set by the server before `start()` when the sink keeps session transcripts; left undefined,
+   * the session pays one property check per command and reply.
+   */
+  transcript: SessionTranscript | undefined;
 
   constructor(
     private readonly options: SessionOptions,
@@ -172,6 +180,7 @@ export class SmtpSession {
 
   /** Sends the greeting (RFC 5321 §4.3.1). */
   start(): void {
+    if (this.tls !== undefined) this.transcript?.tls(this.tls);
     const greeting = this.options.lmtp
       ? replies.lmtpGreeting(this.options.hostname)
       : replies.greeting(this.options.hostname);
@@ -219,6 +228,7 @@ export class SmtpSession {
           pos = result.next;
           this.recordCount++;
           if ('tooLong' in result) {
+            this.transcript?.note(`line longer than ${this.lines.limit} octets, not read`);
             if (this.mode === 'auth') this.endSasl(replies.authTooLong(this.lines.limit));
             else this.invalid('', replies.commandTooLong(this.options.maxCommandLineLength));
           } else if (this.mode === 'auth') {
@@ -242,6 +252,7 @@ export class SmtpSession {
   /** The connection finished the TLS handshake after STARTTLS: the session starts over (RFC 3207 §4.2). */
   tlsStarted(info: TlsInfo): void {
     this.tls = info;
+    this.transcript?.tls(info);
     // A session ended during the handshake (idle timeout, shutdown) stays ended.
     if (this.mode === 'closed') return;
     this.lines.clear();
@@ -267,11 +278,15 @@ export class SmtpSession {
   terminate(reply: Reply): void {
     if (this.mode === 'closed') return;
     this.mode = 'closed';
+    this.transcript?.reply(reply, undefined);
     this.output.push({ type: 'reply', reply }, { type: 'close' });
   }
 
   private command(line: Buffer): void {
     const text = decodeCommand(line);
+    if (this.transcript !== undefined) {
+      this.transcript.command(typeof text === 'string' ? maskAuth(text) : `<${line.length} octets, not readable as a command>`);
+    }
     if (typeof text !== 'string') {
       this.invalid('', text);
       return;
@@ -700,6 +715,7 @@ export class SmtpSession {
     const faults = this.faults;
     this.writer = undefined;
     this.headers = undefined;
+    this.transcript?.note(`message: ${tx.size} octets (${via})`);
     const build = (reply: Reply, accepted: boolean, lmtpReplies?: Delivery['lmtpReplies']): Delivery => {
       const delivery: Delivery = {
         id,
@@ -745,6 +761,7 @@ export class SmtpSession {
           break;
         }
         results.push({ address: r.address, reply: final.reply });
+        this.transcript?.reply(final.reply, final.by);
         last = { type: 'reply', reply: final.reply };
         this.output.push(last);
         if (final.then !== undefined) {
@@ -768,6 +785,7 @@ export class SmtpSession {
     const decided = this.decideOnly('message', proposed, undefined, headers);
     this.resetTransaction();
     if (decided === undefined) return;
+    this.transcript?.reply(decided.reply, decided.by);
     const delivery = build(decided.reply, isPositive(decided.reply));
     if (!delivery.accepted) this.observer.refused(via, decided.reply, this.connection);
     // Postfix's error limits count "errors without delivering mail": a delivered message starts over.
@@ -820,6 +838,7 @@ export class SmtpSession {
     }
     if (exchange === undefined) return this.invalid('AUTH', replies.authMechanism(provider.mechanisms));
     this.sasl = exchange;
+    this.saslMechanism = mechanism.toUpperCase();
     this.mode = 'auth';
     // SASL responses (an XOAUTH2 token, say) may be longer than a command: RFC 4954 §4 allows 12288.
     this.lines.limit = Math.max(SASL_LINE_LIMIT, this.options.maxCommandLineLength);
@@ -829,6 +848,7 @@ export class SmtpSession {
 
   private saslResponse(line: Buffer): void {
     const text = line.toString('latin1');
+    this.transcript?.command(text === '*' ? '*' : MASKED);
     if (text === '*') return this.endSasl(replies.authCancelled);
     this.saslStep(text);
   }
@@ -854,7 +874,10 @@ export class SmtpSession {
     this.lines.limit = this.commandLineLimit();
     this.mode = 'command';
     const final = this.respond('auth', replies.authOk);
-    if (final !== undefined && isPositive(final)) this.user = step.user;
+    if (final !== undefined && isPositive(final)) {
+      this.user = step.user;
+      this.transcript?.authenticated(this.saslMechanism, step.user);
+    }
   }
 
   private endSasl(reply: Reply): void {
@@ -888,11 +911,12 @@ export class SmtpSession {
     proposed: Reply,
     recipient?: string,
     headers?: Buffer,
-  ): { reply: Reply; then: Decision['then'] } | undefined {
+  ): { reply: Reply; then: Decision['then']; by?: string } | undefined {
     const policy = this.options.policy;
     if (policy === undefined) return { reply: proposed, then: undefined };
     const decision = policy.decide(this.context(stage, recipient, headers), proposed);
     if (decision === undefined) return { reply: proposed, then: undefined };
+    const by = this.transcript === undefined ? undefined : decidedBy(decision);
     if (decision.fault !== undefined) {
       // The record keeps the first ones; every firing is still counted and logged by the fault rules.
       if (this.faults.length < MAX_FAULTS_PER_TRANSACTION) this.faults.push(decision.fault);
@@ -906,13 +930,17 @@ export class SmtpSession {
     if (decision.stallAfterBytes !== undefined)
       this.output.push({ type: 'stall', afterBytes: decision.stallAfterBytes });
     if (decision.then === 'reset' || decision.then === 'silent-close') {
+      this.transcript?.note(
+        `${decision.then === 'reset' ? 'connection reset' : 'connection closed'} without a reply${by ? ` (${by})` : ''}`,
+      );
       this.mode = 'closed';
       this.output.push({ type: decision.then === 'reset' ? 'reset' : 'close' });
       return undefined;
     }
     const reply = decision.reply ?? proposed;
     // RFC 5321 §3.8: 421 closes the channel, whoever chose it (a policy, an X-Mailhole-Reply header).
-    return { reply, then: reply.code === 421 && decision.then === undefined ? 'close' : decision.then };
+    const then = reply.code === 421 && decision.then === undefined ? 'close' : decision.then;
+    return by === undefined ? { reply, then } : { reply, then, by };
   }
 
   /** Decides, sends the reply and applies what follows. Returns the reply sent, or `undefined` if dropped. */
@@ -920,6 +948,7 @@ export class SmtpSession {
     const decided = this.decideOnly(stage, proposed, recipient);
     if (decided === undefined) return undefined;
     if (decided.reply.code >= 400) this.observer.refused(stage.toUpperCase(), decided.reply, this.connection);
+    this.transcript?.reply(decided.reply, decided.by);
     this.output.push({ type: 'reply', reply: decided.reply });
     this.after(decided.then);
     return decided.reply;
@@ -933,12 +962,14 @@ export class SmtpSession {
   }
 
   private reply(reply: Reply): void {
+    this.transcript?.reply(reply, undefined);
     this.output.push({ type: 'reply', reply });
   }
 
   /** A command refused for a reason other than bad syntax or sequence (does not count as invalid). */
   private refuse(command: string, reply: Reply): void {
     this.observer.refused(command, reply, this.connection);
+    this.transcript?.reply(reply, undefined);
     this.output.push({ type: 'reply', reply });
   }
 
@@ -985,6 +1016,22 @@ export class SmtpSession {
     this.chunkRefusal = undefined;
     if (this.faults.length > 0) this.faults = [];
   }
+}
+
+const MASKED = '<masked>';
+
+/** `AUTH PLAIN <secret>` as `AUTH PLAIN <masked>`: a transcript never holds a credential. */
+function maskAuth(text: string): string {
+  const m = /^(AUTH +\S+) +\S/i.exec(text);
+  return m === null ? text : `${m[1]} ${MASKED}`;
+}
+
+/** What made a decision, in words, for the transcript. */
+function decidedBy(decision: Decision): string | undefined {
+  if (decision.decidedBy !== undefined) return decision.decidedBy;
+  if (decision.fault !== undefined) return `fault rule "${decision.fault.rule}" (${decision.fault.action})`;
+  if (decision.delayMs !== undefined && decision.delayMs > 0) return `delayed ${decision.delayMs} ms`;
+  return 'policy';
 }
 
 /** The command as text, or the reply that refuses it (control bytes, invalid UTF-8). */

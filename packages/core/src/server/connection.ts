@@ -354,6 +354,7 @@ export class Connection {
         cipher: secure.getCipher()?.name ?? 'unknown',
         mode: 'starttls',
       };
+      if (typeof secure.servername === 'string' && secure.servername !== '') info.servername = secure.servername;
       this.session.tlsStarted(info);
       // Idle from now on means an idle session, which gets its 421 from onIdle.
       secure.removeListener('timeout', handshakeTimeout);

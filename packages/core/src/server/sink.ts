@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { FaultRules } from '../behaviour/faults.js';
+import type { Mode } from '../behaviour/modes.js';
 import { SinkBehaviour } from '../behaviour/policy.js';
 import { type ControlApiOptions, type ControlServer, serveControlApi } from '../control/api.js';
 import { sinkTarget } from '../control/target.js';
@@ -23,6 +24,7 @@ import {
   type WaitTarget,
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
+import { type SessionTranscriptRecord, type TranscriptOptions, Transcripts } from '../record/transcript.js';
 import { SinkView, type ViewScope } from '../record/view.js';
 import { type CertificateFault, faultCertificate, testCertificate, writeCaFile } from '../tls/certificates.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
@@ -44,6 +46,13 @@ export interface StartOptions extends SinkOptions {
    * Another process reaches the sink with `connectSink(sink.apiUrl)`.
    */
   api?: ControlApiOptions | boolean;
+  /**
+   * Keep the command/reply transcript of each session (`sink.transcript(connectionId)`, the web
+   * inbox): `true`, or bounds `{ maxBytes, maxSessions }` (16384 characters a session, 1000
+   * sessions by default; past them the middle of a long session, then the oldest finished
+   * sessions, are dropped). Default: on when `api` is on, off otherwise (it costs a little per command).
+   */
+  transcripts?: TranscriptOptions | boolean;
   /** @internal node:cluster workers share one listening socket (`mailhole serve --workers`). */
   clusterShared?: boolean;
 }
@@ -100,6 +109,8 @@ export class Sink {
   captureStore: CaptureStore | undefined;
   /** @internal the control API, when started with `api` */
   controlApi: ControlServer | undefined;
+  /** @internal session transcripts, when kept (option `transcripts`) */
+  transcripts: Transcripts | undefined;
   /** @internal modes, delays, fault rules and AUTH, built from the options */
   behaviour!: SinkBehaviour;
 
@@ -155,6 +166,36 @@ export class Sink {
   /** Base URL of the control API (`http://127.0.0.1:<port>`), when started with `api`. */
   get apiUrl(): string | undefined {
     return this.controlApi?.url;
+  }
+
+  /**
+   * URL of the web inbox (`<apiUrl>/`), when started with `api`: open it in a browser to watch
+   * deliveries and their sessions live.
+   *
+   * @example const sink = await startSink({ api: true, capture: 'full' }); console.log(sink.inboxUrl);
+   */
+  get inboxUrl(): string | undefined {
+    return this.controlApi === undefined ? undefined : `${this.controlApi.url}/`;
+  }
+
+  /**
+   * The command/reply transcript of a session, by connection id (`record.connectionId`), when
+   * transcripts are kept (option `transcripts`, on with `api`).
+   *
+   * @example const t = sink.transcript(sink.deliveries()[0].connectionId); console.log(t?.tls?.protocol);
+   */
+  transcript(connectionId: number): SessionTranscriptRecord | undefined {
+    return this.transcripts?.get(connectionId);
+  }
+
+  /**
+   * Switches the sink-wide mode (`accept`, `bounce`, `random`) while it runs; the next final reply
+   * follows it. Listeners given their own mode keep it.
+   *
+   * @example sink.setMode('bounce'); sink.setMode('random', 0.8);
+   */
+  setMode(mode: Mode, acceptRatio?: number): void {
+    this.behaviour.setMode(mode, acceptRatio);
   }
 
   /**
@@ -214,6 +255,7 @@ export class Sink {
   reset(): void {
     this.recorder.reset();
     this.captureStore?.clear();
+    this.transcripts?.clear();
   }
 
   /** A human-readable report of what the sink saw (for failing assertions). */
@@ -335,7 +377,9 @@ export class Sink {
  * // nodemailer: createTransport({ host: sink.host, port: sink.port, requireTLS: true, tls: sink.clientTls() })
  */
 export async function startSink(options: StartOptions = {}): Promise<Sink> {
-  const { tlsFault, api, clusterShared, ...rest } = options;
+  const { tlsFault, api, clusterShared, transcripts: transcriptOption, ...rest } = options;
+  const transcripts =
+    (transcriptOption ?? (api !== undefined && api !== false)) === false ? undefined : new Transcripts(transcriptOption);
   const resolved = resolveOptions(rest);
   if (tlsFault !== undefined && !['expired', 'wrong-host', 'untrusted', 'handshake'].includes(tlsFault)) {
     throw new TypeError(
@@ -390,6 +434,7 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
     handshakeFault: tlsFault === 'handshake',
     release: (connection) => {
       capture?.connectionClosed(connection.session.connection.id);
+      transcripts?.closed(connection.session.connection.id);
       recorder.connectionClosed(connection.session.connection, connection.lastSent, false);
       // Last: releasing the final connection lets a pending close() resolve, with the record complete.
       sink?.release(connection);
@@ -475,7 +520,9 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
       acceptImplicitTls(socket, info);
       return;
     }
-    const connection = new Connection(socket, new SmtpSession(plainSession, info, recorder), host);
+    const session = new SmtpSession(plainSession, info, recorder);
+    if (transcripts !== undefined) session.transcript = transcripts.open(info);
+    const connection = new Connection(socket, session, host);
     sink.adopt(connection);
     connection.start();
   };
@@ -520,7 +567,10 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
         cipher: secure.getCipher()?.name ?? 'unknown',
         mode: 'implicit',
       };
-      const connection = new Connection(secure, new SmtpSession(implicitSession, info, recorder, tls), host, socket);
+      if (typeof secure.servername === 'string' && secure.servername !== '') tls.servername = secure.servername;
+      const session = new SmtpSession(implicitSession, info, recorder, tls);
+      if (transcripts !== undefined) session.transcript = transcripts.open(info);
+      const connection = new Connection(secure, session, host, socket);
       current.adopt(connection);
       connection.start();
     });
@@ -550,6 +600,7 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
       resolved.tls === 'implicit' || resolved.tls === 'both' ? await listen(resolved.tlsPort, 'smtps') : undefined;
     sink = new Sink(resolved, recorder, servers, { host: resolved.host, port: plainPort, tlsPort }, ca, servername);
     sink.captureStore = capture;
+    sink.transcripts = transcripts;
     sink.behaviour = behaviour;
   } catch (error) {
     await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r(undefined)))));
