@@ -163,7 +163,9 @@ export class SinkBehaviour {
     const later = context.recipient !== undefined && context.recipient !== context.transaction?.recipients[0]?.address;
     const delayMs = delay === undefined || later ? 0 : between(this.delayRandom, delay[0], delay[1]);
     if (reply === proposed && delayMs === 0) return undefined;
-    const decision: Decision = { decidedBy: finalReason(mode, acceptRatio, reply === proposed, fixed, switched, delayMs) };
+    const decision: Decision = {
+      decidedBy: finalReason(mode, acceptRatio, reply === proposed, fixed, switched, delayMs),
+    };
     if (reply !== proposed) decision.reply = reply;
     if (delayMs > 0) decision.delayMs = delayMs;
     return decision;
@@ -196,7 +198,8 @@ function finalReason(
     parts.push(`header switch (${names.join(', ')})`);
   }
   if (fixed === undefined || !unchanged) {
-    if (mode === 'random') parts.push(`mode random (accept ratio ${acceptRatio}: ${unchanged ? 'accepted' : 'bounced'})`);
+    if (mode === 'random')
+      parts.push(`mode random (accept ratio ${acceptRatio}: ${unchanged ? 'accepted' : 'bounced'})`);
     else if (mode !== 'accept' || switched?.mode !== undefined) parts.push(`mode ${mode}`);
   }
   if (delayMs > 0) parts.push(`delay ${delayMs} ms`);

@@ -9,6 +9,7 @@ import { STAGE_NAMES, stageOf } from '../behaviour/delays.js';
 import { type FaultRule, FaultRuleError, type FaultRules } from '../behaviour/faults.js';
 import { parsedToJson } from '../record/parsed.js';
 import { type DeliveryFilter, type Mark, WaitTimeoutError } from '../record/recorder.js';
+import { inboxRoutes } from './inbox-routes.js';
 import { prometheusText } from './metrics.js';
 import { API_PAGE_LIMIT, listRecord, pageOf } from './paging.js';
 import { FILTER_PARAMS, intParam, markToken, parseQuery, QueryError } from './query.js';
@@ -189,6 +190,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
 
   let lastMark: Mark | undefined;
   let url = '';
+  const inbox = inboxRoutes(target);
   const pending = new Set<AbortController>();
   let closing = false;
   let waits = 0;
@@ -490,6 +492,8 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
         `cross-origin requests are refused (Origin ${origin ?? site}): call the API from a test or a script, not from a web page`,
       );
     }
+    // The inbox page holds no data (it asks for it with the token), so a browser loads it without one.
+    if (inbox.serveAsset(req, res, url.pathname)) return;
     if (tokenDigest !== undefined) {
       const header = req.headers.authorization;
       // The scheme is case-insensitive (RFC 9110 §11.1): "bearer", "BEARER" and "Bearer" are one.
@@ -510,11 +514,12 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
           challenge,
         );
     }
+    if (await inbox.handle(req, res, url)) return;
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     if (candidates.length === 0) {
       throw new HttpError(
         404,
-        `no route ${url.pathname}: the API serves /api/stats, /api/health, /api/info, /api/describe, /api/mark, /api/reset, /api/deliveries, /api/deliveries/:id, /api/messages, /api/messages/:id, /api/messages/:id/raw, /api/wait, /api/faults, /api/faults/:name, /api/fired and /metrics`,
+        `no route ${url.pathname}: the API serves /api/stats, /api/health, /api/info, /api/describe, /api/mark, /api/reset, /api/deliveries, /api/deliveries/:id, /api/messages, /api/messages/:id, /api/messages/:id/raw, /api/wait, /api/faults, /api/faults/:name, /api/fired, /metrics, and for the web inbox /, ${inbox.paths}`,
       );
     }
     const route = candidates.find((r) => r.method === req.method);

@@ -285,7 +285,9 @@ export class SmtpSession {
   private command(line: Buffer): void {
     const text = decodeCommand(line);
     if (this.transcript !== undefined) {
-      this.transcript.command(typeof text === 'string' ? maskAuth(text) : `<${line.length} octets, not readable as a command>`);
+      this.transcript.command(
+        typeof text === 'string' ? maskAuth(text) : `<${line.length} octets, not readable as a command>`,
+      );
     }
     if (typeof text !== 'string') {
       this.invalid('', text);

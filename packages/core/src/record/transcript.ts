@@ -1,4 +1,4 @@
-import { type Reply, replyToString } from '../protocol/reply.js';
+import { formatReply, type Reply } from '../protocol/reply.js';
 import type { ConnectionInfo, SessionTranscript, TlsInfo } from '../protocol/types.js';
 
 /** Bounds of the session transcripts a sink keeps (option `transcripts`). */
@@ -100,7 +100,8 @@ class Transcript implements SessionTranscript {
   }
 
   reply(reply: Reply, decidedBy: string | undefined): void {
-    this.add('server', replyToString(reply), decidedBy);
+    // Every line of a multi-line reply (EHLO's keywords), as the client read them.
+    this.add('server', formatReply(reply).trimEnd().replace(/\r\n/g, '\n'), decidedBy);
   }
 
   note(text: string): void {
@@ -120,9 +121,8 @@ class Transcript implements SessionTranscript {
 
   private add(from: TranscriptEntry['from'], text: string, decidedBy: string | undefined): void {
     const line = text.length > MAX_LINE ? `${text.slice(0, MAX_LINE)}… (${text.length} characters)` : text;
-    const entry: TranscriptEntry = decidedBy === undefined
-      ? { at: Date.now(), from, text: line }
-      : { at: Date.now(), from, text: line, decidedBy };
+    const entry: TranscriptEntry =
+      decidedBy === undefined ? { at: Date.now(), from, text: line } : { at: Date.now(), from, text: line, decidedBy };
     const size = ENTRY_OVERHEAD + line.length + (decidedBy?.length ?? 0);
     // The first half of the budget keeps the start of the session; the second half rolls.
     if (this.omitted === 0 && this.tail.length === 0 && this.headBytes + size <= this.maxBytes / 2) {

@@ -379,7 +379,9 @@ export class Sink {
 export async function startSink(options: StartOptions = {}): Promise<Sink> {
   const { tlsFault, api, clusterShared, transcripts: transcriptOption, ...rest } = options;
   const transcripts =
-    (transcriptOption ?? (api !== undefined && api !== false)) === false ? undefined : new Transcripts(transcriptOption);
+    (transcriptOption ?? (api !== undefined && api !== false)) === false
+      ? undefined
+      : new Transcripts(transcriptOption);
   const resolved = resolveOptions(rest);
   if (tlsFault !== undefined && !['expired', 'wrong-host', 'untrusted', 'handshake'].includes(tlsFault)) {
     throw new TypeError(
