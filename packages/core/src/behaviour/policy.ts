@@ -200,7 +200,7 @@ function finalReason(
   if (fixed === undefined || !unchanged) {
     if (mode === 'random')
       parts.push(`mode random (accept ratio ${acceptRatio}: ${unchanged ? 'accepted' : 'bounced'})`);
-    else if (mode !== 'accept' || switched?.mode !== undefined) parts.push(`mode ${mode}`);
+    else if (mode !== 'accept' && switched?.mode === undefined) parts.push(`mode ${mode}`);
   }
   if (delayMs > 0) parts.push(`delay ${delayMs} ms`);
   return parts.length > 0 ? parts.join(', ') : 'mode accept';
