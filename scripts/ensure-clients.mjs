@@ -13,6 +13,9 @@ const clients = [
   { command: 'curl', pkg: 'curl' },
   { command: 'openssl', pkg: 'openssl' },
   { command: 'python3', pkg: 'python3' },
+  // The web inbox's browser tests drive Debian's Chromium with playwright-core (Playwright's own
+  // browser download is not used).
+  { command: 'chromium', pkg: 'chromium' },
 ];
 
 function missingClients() {

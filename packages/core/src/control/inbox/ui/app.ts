@@ -230,7 +230,6 @@ function render(): void {
   const viewport = $('list');
   const spacer = $('list-spacer');
   spacer.style.height = `${list.total * ROW}px`;
-  viewport.setAttribute('aria-rowcount', String(list.total));
   const first = Math.max(0, Math.floor(viewport.scrollTop / ROW) - 3);
   const last = Math.min(list.total, first + Math.ceil(viewport.clientHeight / ROW) + 6);
   const rows: HTMLElement[] = [];
@@ -845,6 +844,8 @@ async function follow(): Promise<void> {
 
 let started = false;
 async function start(): Promise<void> {
+  // The list is asked for at once, alongside the sink's info: first paint waits for one round trip, not two.
+  reload();
   let info: Info;
   try {
     info = await api<Info>('/api/info');
@@ -865,7 +866,6 @@ async function start(): Promise<void> {
   if (info.workers > 1) {
     $('controls').dataset.workers = String(info.workers);
   }
-  reload();
   void loadFaults();
   if (!started) {
     started = true;
