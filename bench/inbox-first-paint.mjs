@@ -25,7 +25,8 @@ const TARGET_MS = 300;
 const CHROMIUM = process.env.MAILHOLE_CHROMIUM ?? '/usr/bin/chromium';
 
 const smtpSource = locate('smtp-source');
-if (smtpSource === undefined) throw new Error('smtp-source is missing: run node scripts/ensure-clients.mjs (Debian postfix)');
+if (smtpSource === undefined)
+  throw new Error('smtp-source is missing: run node scripts/ensure-clients.mjs (Debian postfix)');
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -68,17 +69,39 @@ function sendOne(port, subject) {
 
 const sink = await startSink({ api: true, capture: 'envelope', maxRecords: DELIVERIES + 100 });
 const fillStarted = Date.now();
-await promisify(execFile)(smtpSource, [
-  '-s', '20', '-m', String(DELIVERIES), '-c', '-f', 'app@bench.test', '-t', 'user@bench.test',
-  '-S', 'bench message', `127.0.0.1:${sink.port}`,
-], { maxBuffer: 64 * 1024 * 1024 });
+await promisify(execFile)(
+  smtpSource,
+  [
+    '-s',
+    '20',
+    '-m',
+    String(DELIVERIES),
+    '-c',
+    '-f',
+    'app@bench.test',
+    '-t',
+    'user@bench.test',
+    '-S',
+    'bench message',
+    `127.0.0.1:${sink.port}`,
+  ],
+  { maxBuffer: 64 * 1024 * 1024 },
+);
 await sink.waitFor(DELIVERIES, { timeout: 60_000 });
 const fillMs = Date.now() - fillStarted;
 
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 
 // The moment the first row is in the DOM, as the page's own clock sees it (ms since navigation start).
@@ -94,50 +117,56 @@ const observeFirstRow = () => {
 /** Loads the inbox RUNS times (after a warm-up load) and measures each load. */
 async function measure(target) {
   const samples = [];
-for (let run = 0; run <= RUNS; run++) {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 820 } });
-  const page = await context.newPage();
-  await page.addInitScript(observeFirstRow);
-  await page.goto(target.inboxUrl);
-  await page.waitForFunction(() => window.__firstRow !== undefined);
-  const firstRow = await page.evaluate(() => window.__firstRow);
-  const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null);
-  // Scroll to the oldest delivery: only its window of rows is fetched and drawn.
-  const scrolled = await page.evaluate(async () => {
-    const list = document.getElementById('list');
-    const started = performance.now();
-    list.scrollTop = list.scrollHeight;
-    list.dispatchEvent(new Event('scroll'));
-    await new Promise((resolve) => {
-      const check = () => (document.querySelector('[aria-posinset="1"]') !== null || [...document.querySelectorAll('[role="option"]')].some((o) => o.getAttribute('aria-posinset') === o.getAttribute('aria-setsize')) ? resolve() : requestAnimationFrame(check));
-      check();
-    });
-    return performance.now() - started;
-  });
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('HeapProfiler.collectGarbage');
-  const { usedSize } = await cdp.send('Runtime.getHeapUsage');
-  const domNodes = await page.evaluate(() => document.getElementsByTagName('*').length);
-  const rowsInDom = await page.evaluate(() => document.querySelectorAll('[role="option"]').length);
-
-  let liveMs;
-  if (run > 0) {
-    // Back to the newest deliveries, where a new one shows up.
-    await page.evaluate(() => {
+  for (let run = 0; run <= RUNS; run++) {
+    const context = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+    const page = await context.newPage();
+    await page.addInitScript(observeFirstRow);
+    await page.goto(target.inboxUrl);
+    await page.waitForFunction(() => window.__firstRow !== undefined);
+    const firstRow = await page.evaluate(() => window.__firstRow);
+    const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null);
+    // Scroll to the oldest delivery: only its window of rows is fetched and drawn.
+    const scrolled = await page.evaluate(async () => {
       const list = document.getElementById('list');
-      list.scrollTop = 0;
+      const started = performance.now();
+      list.scrollTop = list.scrollHeight;
       list.dispatchEvent(new Event('scroll'));
+      await new Promise((resolve) => {
+        const check = () =>
+          document.querySelector('[aria-posinset="1"]') !== null ||
+          [...document.querySelectorAll('[role="option"]')].some(
+            (o) => o.getAttribute('aria-posinset') === o.getAttribute('aria-setsize'),
+          )
+            ? resolve()
+            : requestAnimationFrame(check);
+        check();
+      });
+      return performance.now() - started;
     });
-    await page.locator('[aria-posinset="1"]').waitFor();
-    const subject = `live ${run}`;
-    const acceptedAt = await sendOne(target.port, subject);
-    await page.locator('[role="option"]', { hasText: subject }).first().waitFor({ timeout: 10_000 });
-    liveMs = Date.now() - acceptedAt;
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('HeapProfiler.collectGarbage');
+    const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+    const domNodes = await page.evaluate(() => document.getElementsByTagName('*').length);
+    const rowsInDom = await page.evaluate(() => document.querySelectorAll('[role="option"]').length);
+
+    let liveMs;
+    if (run > 0) {
+      // Back to the newest deliveries, where a new one shows up.
+      await page.evaluate(() => {
+        const list = document.getElementById('list');
+        list.scrollTop = 0;
+        list.dispatchEvent(new Event('scroll'));
+      });
+      await page.locator('[aria-posinset="1"]').waitFor();
+      const subject = `live ${run}`;
+      const acceptedAt = await sendOne(target.port, subject);
+      await page.locator('[role="option"]', { hasText: subject }).first().waitFor({ timeout: 10_000 });
+      liveMs = Date.now() - acceptedAt;
+    }
+    await context.close();
+    // The first run warms Chromium and the sink up and is not recorded.
+    if (run > 0) samples.push({ firstRow, fcp, scrolled, heapBytes: usedSize, domNodes, rowsInDom, liveMs });
   }
-  await context.close();
-  // The first run warms Chromium and the sink up and is not recorded.
-  if (run > 0) samples.push({ firstRow, fcp, scrolled, heapBytes: usedSize, domNodes, rowsInDom, liveMs });
-}
   return samples;
 }
 

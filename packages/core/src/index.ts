@@ -86,6 +86,11 @@ export type {
 } from './record/recorder.js';
 export { describeRecord, WaitTimeoutError } from './record/recorder.js';
 export type { DeliveryRecord, ReplyRecord } from './record/records.js';
+export type {
+  SessionTranscriptRecord,
+  TranscriptEntry,
+  TranscriptOptions,
+} from './record/transcript.js';
 export type { SinkAddress, ViewScope } from './record/view.js';
 export { SinkView } from './record/view.js';
 export type { CaptureLevel, CertificateInput, SinkOptions, TlsMode } from './server/options.js';

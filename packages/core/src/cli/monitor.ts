@@ -51,7 +51,8 @@ export class Monitor {
     lines.push(`  SMTP      ${info.smtp}${info.starttls ? ` (STARTTLS ${info.starttls})` : ''}`);
     if (info.smtps) lines.push(`  SMTPS     ${info.smtps}`);
     if (info.api) lines.push(`  API       ${info.api}${info.token ? ' (bearer token required)' : ''}`);
-    if (info.inbox) lines.push(`  Inbox     ${info.inbox}${info.token ? '#token=<your token>' : ''} (open it in a browser)`);
+    if (info.inbox)
+      lines.push(`  Inbox     ${info.inbox}${info.token ? '#token=<your token>' : ''} (open it in a browser)`);
     if (info.ca) lines.push(`  CA        ${info.ca}`);
     else if (info.starttls || info.smtps)
       lines.push('  CA        not written (add --ca-file PATH; GET /api/info has it too)');

@@ -1,6 +1,7 @@
 // Node's URL, not the global: a Jest jsdom environment brings its own.
 import { setTimeout } from 'node:timers';
 import { URL } from 'node:url';
+import type { Mode } from '../behaviour/modes.js';
 import { CapturedMessage } from '../record/parsed.js';
 import {
   compileFilter,
@@ -13,6 +14,7 @@ import {
   WaitTimeoutError,
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
+import type { SessionTranscriptRecord } from '../record/transcript.js';
 import type { SinkAddress, ViewScope } from '../record/view.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { ApiClient, RemoteError } from './api-client.js';
@@ -190,6 +192,35 @@ export class RemoteSink implements SinkAddress {
   /** A human-readable report of what the sink saw (for failure messages). */
   async describe(): Promise<string> {
     return (await this.client.json<{ description: string }>('GET', '/api/describe')).description;
+  }
+
+  /**
+   * Switches the sink-wide mode while it runs, like `sink.setMode` (`POST /api/mode`).
+   *
+   * @example await remote.setMode('bounce'); await remote.setMode('random', 0.8);
+   */
+  async setMode(mode: Mode, acceptRatio?: number): Promise<void> {
+    await this.client.json(
+      'POST',
+      '/api/mode',
+      undefined,
+      acceptRatio === undefined ? { mode } : { mode, acceptRatio },
+    );
+  }
+
+  /**
+   * The command/reply transcript of a session, by connection id (`record.connectionId`), like
+   * `sink.transcript` (`GET /api/sessions/:id`); `undefined` when it is no longer kept.
+   *
+   * @example const t = await remote.transcript((await remote.deliveries())[0].connectionId);
+   */
+  async transcript(connectionId: number): Promise<SessionTranscriptRecord | undefined> {
+    try {
+      return await this.client.json<SessionTranscriptRecord>('GET', `/api/sessions/${connectionId}`);
+    } catch (error) {
+      if (error instanceof RemoteError && error.status === 404) return undefined;
+      throw error;
+    }
   }
 
   /**

@@ -25,7 +25,9 @@ const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (node scripts/ensure-clients.mjs does) or set MAILHOLE_CHROMIUM`);
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (node scripts/ensure-clients.mjs does) or set MAILHOLE_CHROMIUM`,
+    );
   }
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -106,7 +108,9 @@ describe('the web inbox in Chromium', () => {
     const messages: unknown[] = [];
     await page.exposeFunction('recordMessage', (data: unknown) => messages.push(data));
     await page.evaluate(() => {
-      window.addEventListener('message', (event) => (window as unknown as { recordMessage(d: unknown): void }).recordMessage(event.data));
+      window.addEventListener('message', (event) =>
+        (window as unknown as { recordMessage(d: unknown): void }).recordMessage(event.data),
+      );
     });
     const html = [
       '<p id="hello">Hello <b>HTML</b></p>',
@@ -207,7 +211,12 @@ describe('the web inbox in Chromium', () => {
         html: `<h1>${subject}</h1><p>Hello user ${i}</p>`,
       });
     }
-    sink.faults.add({ name: 'greylist-carol', stage: 'rcpt', match: { recipient: 'carol@test' }, action: '451 4.7.1 Try again later' });
+    sink.faults.add({
+      name: 'greylist-carol',
+      stage: 'rcpt',
+      match: { recipient: 'carol@test' },
+      action: '451 4.7.1 Try again later',
+    });
     await mail.sendMail({ from: 'app@shop.test', to: 'carol@test', subject: 'x', text: 'x' }).catch(() => undefined);
     for (const scheme of ['light', 'dark'] as const) {
       const page = await open(sink.inboxUrl as string, { colorScheme: scheme });
@@ -227,11 +236,18 @@ describe('the web inbox in Chromium', () => {
       }
       await page.evaluate(AXE);
       const violations = await page.evaluate(async () => {
-        const axe = (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe;
+        const axe = (
+          window as unknown as {
+            axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> };
+          }
+        ).axe;
         const result = await axe.run();
         return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
       });
-      expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), scheme).toEqual([]);
+      expect(
+        violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'),
+        scheme,
+      ).toEqual([]);
     }
   });
 });
@@ -258,4 +274,3 @@ describe('mailhole serve and the printed inbox URL', () => {
     await server.stop();
   });
 });
-

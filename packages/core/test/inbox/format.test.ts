@@ -13,7 +13,8 @@ import {
 describe('inbox page helpers', () => {
   it('parses server-sent events split anywhere, comments and CRLF included', () => {
     const parser = new EventStreamParser();
-    const stream = ': keep-alive\r\n\r\nevent: stats\ndata: {"accepted":1}\n\nevent: deliveries\ndata: [1,\ndata: 2]\n\n';
+    const stream =
+      ': keep-alive\r\n\r\nevent: stats\ndata: {"accepted":1}\n\nevent: deliveries\ndata: [1,\ndata: 2]\n\n';
     const events = [];
     for (let i = 0; i < stream.length; i += 3) events.push(...parser.feed(stream.slice(i, i + 3)));
     expect(events).toEqual([
@@ -23,10 +24,13 @@ describe('inbox page helpers', () => {
   });
 
   it('puts the message policy before any of the message markup and forbids every script', () => {
-    const doc = messageDocument('<meta http-equiv="Content-Security-Policy" content="script-src *"><script>alert(1)</script>', {
-      allowRemote: false,
-      attachments: [],
-    });
+    const doc = messageDocument(
+      '<meta http-equiv="Content-Security-Policy" content="script-src *"><script>alert(1)</script>',
+      {
+        allowRemote: false,
+        attachments: [],
+      },
+    );
     const policyAt = doc.indexOf('Content-Security-Policy');
     expect(policyAt).toBeGreaterThan(0);
     expect(policyAt).toBeLessThan(doc.indexOf('<script>'));
@@ -45,7 +49,7 @@ describe('inbox page helpers', () => {
 
   it('tells remote content from local', () => {
     expect(hasRemoteContent('<img src="https://tracker.test/p.gif">')).toBe(true);
-    expect(hasRemoteContent("<div style=\"background: url('//cdn.test/a.png')\">")).toBe(true);
+    expect(hasRemoteContent('<div style="background: url(\'//cdn.test/a.png\')">')).toBe(true);
     expect(hasRemoteContent('<img src="cid:a"><a href="mailto:x@test">x</a>')).toBe(false);
   });
 

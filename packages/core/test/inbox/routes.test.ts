@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { type Sink, startSink } from '@mailhole/core';
+import { connectSink, type Sink, startSink } from '@mailhole/core';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
@@ -11,7 +11,12 @@ const auth = { Authorization: `Bearer ${TOKEN}` };
 async function send(target: Sink, options: { to?: string; subject?: string } = {}) {
   const transport = nodemailer.createTransport({ host: target.host, port: target.port });
   try {
-    return await transport.sendMail({ from: 'ada@test', to: options.to ?? 'bob@test', subject: options.subject ?? 'hello', text: 'hi' });
+    return await transport.sendMail({
+      from: 'ada@test',
+      to: options.to ?? 'bob@test',
+      subject: options.subject ?? 'hello',
+      text: 'hi',
+    });
   } finally {
     transport.close();
   }
@@ -56,7 +61,11 @@ describe('the inbox page', () => {
   it('refuses a foreign Host (DNS rebinding) and a foreign Origin, like the API', async () => {
     const page = await raw(`${base}/`, { Host: 'attacker.test' });
     expect(page.status).toBe(403);
-    const mode = await raw(`${base}/api/mode`, { ...auth, Origin: 'http://attacker.test', 'Content-Type': 'application/json' }, 'POST');
+    const mode = await raw(
+      `${base}/api/mode`,
+      { ...auth, Origin: 'http://attacker.test', 'Content-Type': 'application/json' },
+      'POST',
+    );
     expect(mode.status).toBe(403);
     expect(sink.options.behaviour.base.mode).toBe('accept');
   });
@@ -66,7 +75,11 @@ describe('the inbox page', () => {
       const response = await fetch(`${base}${path}`);
       expect(response.status, path).toBe(401);
     }
-    const mode = await fetch(`${base}/api/mode`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"mode":"bounce"}' });
+    const mode = await fetch(`${base}/api/mode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"mode":"bounce"}',
+    });
     expect(mode.status).toBe(401);
   });
 });
@@ -79,7 +92,14 @@ describe('the inbox list', () => {
     await expect(send(sink, { subject: 'bounced one' })).rejects.toThrow(/554 5\.7\.1 No thanks/);
     const list = async (query: string) => {
       const response = await fetch(`${base}/api/inbox/deliveries?${query}`, { headers: auth });
-      return { status: response.status, json: (await response.json()) as { total: number; items: Array<{ subject: string; outcome: string; to: string[] }>; error?: string } };
+      return {
+        status: response.status,
+        json: (await response.json()) as {
+          total: number;
+          items: Array<{ subject: string; outcome: string; to: string[] }>;
+          error?: string;
+        },
+      };
     };
     const first = await list('limit=3');
     expect(first.json.total).toBe(6);
@@ -102,9 +122,14 @@ describe('the inbox list', () => {
   it('answers one delivery in full, and its session transcript', async () => {
     const info = await send(sink, { subject: 'detail' });
     const id = /as (\S+)/.exec(info.response)?.[1] as string;
-    const record = (await (await fetch(`${base}/api/inbox/deliveries/${id}`, { headers: auth })).json()) as { id: string; connectionId: number };
+    const record = (await (await fetch(`${base}/api/inbox/deliveries/${id}`, { headers: auth })).json()) as {
+      id: string;
+      connectionId: number;
+    };
     expect(record.id).toBe(id);
-    const transcript = (await (await fetch(`${base}/api/sessions/${record.connectionId}`, { headers: auth })).json()) as {
+    const transcript = (await (
+      await fetch(`${base}/api/sessions/${record.connectionId}`, { headers: auth })
+    ).json()) as {
       head: Array<{ text: string }>;
     };
     expect(transcript.head.map((l) => l.text)).toContain('DATA');
@@ -137,10 +162,18 @@ describe('the inbox list', () => {
 
 describe('control from the inbox', () => {
   it('switches the mode with POST /api/mode: the next message bounces', async () => {
-    const bad = await fetch(`${base}/api/mode`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: '{"mode":"drop"}' });
+    const bad = await fetch(`${base}/api/mode`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: '{"mode":"drop"}',
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/"accept" \| "bounce" \| "random"/);
-    const switched = await fetch(`${base}/api/mode`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: '{"mode":"bounce"}' });
+    const switched = await fetch(`${base}/api/mode`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: '{"mode":"bounce"}',
+    });
     expect(await switched.json()).toEqual({ mode: 'bounce', acceptRatio: 0.5 });
     onTestFinished(() => sink.setMode('accept'));
     await expect(send(sink, { subject: 'after bounce' })).rejects.toThrow(/^Message failed: [45]\d\d/);
@@ -167,5 +200,23 @@ describe('control from the inbox', () => {
     }
     expect(text).toMatch(/event: stats\ndata: \{"accepted":1,/);
     expect(text).not.toContain('event: deliveries');
+  });
+});
+
+describe('the remote client', () => {
+  it('switches the mode and reads transcripts like the in-process sink', async () => {
+    const remote = await connectSink(base, { token: TOKEN });
+    await remote.setMode('bounce');
+    onTestFinished(() => sink.setMode('accept'));
+    expect(sink.options.behaviour.base.mode).toBe('bounce');
+    await remote.setMode('random', 1);
+    expect(sink.options.behaviour.base).toMatchObject({ mode: 'random', acceptRatio: 1 });
+    const info = await send(sink, { subject: 'remote transcript' });
+    const id = /as (\S+)/.exec(info.response)?.[1] as string;
+    const record = sink.deliveries().find((r) => r.id === id);
+    const transcript = await remote.transcript(record?.connectionId as number);
+    expect(transcript?.head.some((l) => l.text === 'DATA')).toBe(true);
+    expect(await remote.transcript(999_999)).toBeUndefined();
+    await expect(remote.setMode('drop' as 'accept')).rejects.toThrow(/"accept" \| "bounce" \| "random"/);
   });
 });

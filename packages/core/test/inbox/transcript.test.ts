@@ -5,7 +5,13 @@ import nodemailer from 'nodemailer';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Transcripts } from '../../src/record/transcript.js';
 
-const connection = (id: number) => ({ id, remoteAddress: '127.0.0.1', remotePort: 40000 + id, localPort: 25, listener: 'smtp' });
+const connection = (id: number) => ({
+  id,
+  remoteAddress: '127.0.0.1',
+  remotePort: 40000 + id,
+  localPort: 25,
+  listener: 'smtp',
+});
 
 describe('session transcripts: bounds', () => {
   it('keeps the start and the latest lines of a long session within maxBytes, and counts what it dropped', () => {
@@ -53,7 +59,9 @@ describe('session transcripts: bounds', () => {
   });
 
   it('rejects bad bounds naming the option', async () => {
-    await expect(startSink({ transcripts: { maxBytes: 10 } })).rejects.toThrow(/"transcripts.maxBytes" must be a whole number of at least 256/);
+    await expect(startSink({ transcripts: { maxBytes: 10 } })).rejects.toThrow(
+      /"transcripts.maxBytes" must be a whole number of at least 256/,
+    );
     await expect(startSink({ transcripts: { maxSessions: 0 } })).rejects.toThrow(/"transcripts.maxSessions"/);
     // @ts-expect-error an unknown key is named
     await expect(startSink({ transcripts: { size: 1 } })).rejects.toThrow(/unknown option "transcripts.size"/);
@@ -96,16 +104,25 @@ describe('session transcripts: what a real client session records', () => {
     expect(transcript?.auth).toEqual({ mechanism: 'PLAIN', user: 'ada' });
     expect(transcript?.tls).toMatchObject({ mode: 'starttls', servername: 'localhost' });
     const starttls = lines.findIndex((l) => l.from === 'client' && l.text === 'STARTTLS');
-    const upgraded = lines.findIndex((l) => l.from === 'note' && l.text.startsWith('TLS established (starttls): TLSv1.'));
+    const upgraded = lines.findIndex(
+      (l) => l.from === 'note' && l.text.startsWith('TLS established (starttls): TLSv1.'),
+    );
     expect(starttls).toBeGreaterThan(0);
     expect(upgraded).toBeGreaterThan(starttls);
-    expect(lines.find((l) => l.from === 'server' && l.text.includes(record?.id as string))?.text).toMatch(/^250 2\.0\.0/);
+    expect(lines.find((l) => l.from === 'server' && l.text.includes(record?.id as string))?.text).toMatch(
+      /^250 2\.0\.0/,
+    );
   });
 
   it('says which fault rule, mode or header switch decided a reply', async () => {
     const sink = await startSink({ transcripts: true, headerSwitches: true });
     onTestFinished(() => sink.close());
-    sink.faults.add({ name: 'no-carol', stage: 'rcpt', match: { recipient: 'carol@test' }, action: '550 5.1.1 No such user' });
+    sink.faults.add({
+      name: 'no-carol',
+      stage: 'rcpt',
+      match: { recipient: 'carol@test' },
+      action: '550 5.1.1 No such user',
+    });
     const transport = nodemailer.createTransport({ host: sink.host, port: sink.port, pool: false });
     onTestFinished(() => transport.close());
     await transport.sendMail({ from: 'a@test', to: ['bob@test', 'carol@test'], subject: 's', text: 'x' });
@@ -118,7 +135,9 @@ describe('session transcripts: what a real client session records', () => {
     expect(records).toHaveLength(3);
     const decided = (i: number) => {
       const t = sink.transcript(records[i]?.connectionId as number);
-      return [...(t?.head ?? []), ...(t?.tail ?? [])].filter((l) => l.decidedBy !== undefined).map((l) => `${l.text.slice(0, 3)} ${l.decidedBy}`);
+      return [...(t?.head ?? []), ...(t?.tail ?? [])]
+        .filter((l) => l.decidedBy !== undefined)
+        .map((l) => `${l.text.slice(0, 3)} ${l.decidedBy}`);
     };
     expect(decided(0)).toEqual(['550 fault rule "no-carol" (reply 550 5.1.1 No such user)']);
     expect(decided(1)).toHaveLength(1);
@@ -131,7 +150,16 @@ describe('session transcripts: what a real client session records', () => {
     return (async () => {
       const sink = await startSink({ transcripts: true });
       onTestFinished(() => sink.close());
-      await promisify(execFile)('swaks', ['--server', `${sink.host}:${sink.port}`, '--to', 'bob@test', '--from', 'a@test', '--body', 'secret body text']);
+      await promisify(execFile)('swaks', [
+        '--server',
+        `${sink.host}:${sink.port}`,
+        '--to',
+        'bob@test',
+        '--from',
+        'a@test',
+        '--body',
+        'secret body text',
+      ]);
       const [record] = await sink.waitFor(1);
       const t = sink.transcript(record?.connectionId as number);
       const text = [...(t?.head ?? []), ...(t?.tail ?? [])].map((l) => l.text).join('\n');
