@@ -4,12 +4,12 @@ import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timer
 import type { URL } from 'node:url';
 import { MODES, type Mode } from '../behaviour/modes.js';
 import type { DeliveryRecord } from '../record/records.js';
-import { INBOX_ASSETS } from './inbox/assets.generated.js';
+import { INBOX_PAGE, INBOX_SCRIPT_SOURCE } from './inbox/assets.generated.js';
 import type { ControlTarget } from './target.js';
 
 /** What the web inbox adds to the control API (see `serveControlApi`). */
 export interface InboxRoutes {
-  /** Serves `GET /` and `/inbox/*` (page, script, styles: no data, so no token); false for other paths. */
+  /** Serves the page at `GET /` (no data in it, so no token); false for other paths. */
   serveAsset(req: IncomingMessage, res: ServerResponse, pathname: string): boolean;
   /** Serves the inbox's API routes once the request passed the guard; false for other paths. */
   handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
@@ -55,12 +55,13 @@ const BATCH_MS = 100;
 const STATS_MS = 1000;
 const HEARTBEAT_MS = 15_000;
 const MAX_MODE_BODY = 4096;
+const PAGE = Buffer.from(INBOX_PAGE, 'utf8');
 
 const PATHS =
   '/api/inbox/deliveries, /api/inbox/deliveries/:id, /api/inbox/events, /api/sessions/:connectionId, /api/mode';
 
 /**
- * Security headers of the page. Its own code comes from 'self' only; mail HTML is shown in a
+ * Security headers of the page. Its one script runs by its hash (nothing else, inline or not); mail HTML is shown in a
  * sandboxed `srcdoc` frame (no `allow-scripts`, no `allow-same-origin`) whose own policy, set per
  * message by the page, decides whether remote images load. A `srcdoc` frame inherits this policy
  * too, so remote images and styles must pass here for the "allow remote content" switch to work.
@@ -68,7 +69,7 @@ const PATHS =
 const PAGE_HEADERS: Record<string, string> = {
   'Content-Security-Policy': [
     "default-src 'none'",
-    "script-src 'self'",
+    `script-src ${INBOX_SCRIPT_SOURCE}`,
     "style-src 'self' 'unsafe-inline' http: https:",
     "img-src 'self' data: blob: http: https:",
     'font-src data: http: https:',
@@ -343,8 +344,7 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
   return {
     paths: PATHS,
     serveAsset(req, res, pathname) {
-      const asset = INBOX_ASSETS[pathname === '/' || pathname === '/index.html' ? '/' : pathname];
-      if (asset === undefined) return false;
+      if (pathname !== '/' && pathname !== '/index.html') return false;
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         sendJson(
           res,
@@ -354,9 +354,12 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
         );
         return true;
       }
-      const body = Buffer.from(asset.body, 'utf8');
-      res.writeHead(200, { ...PAGE_HEADERS, 'Content-Type': asset.type, 'Content-Length': body.length });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      res.writeHead(200, {
+        ...PAGE_HEADERS,
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Length': PAGE.length,
+      });
+      res.end(req.method === 'HEAD' ? undefined : PAGE);
       return true;
     },
     async handle(req, res, url) {
