@@ -193,7 +193,13 @@ function finalReason(
   const parts: string[] = [];
   if (switched !== undefined) {
     const names = Object.entries(switched).map(([key, value]) =>
-      key === 'reply' ? `reply ${(value as Reply).code}` : `${key} ${Array.isArray(value) ? value.join('-') : value}`,
+      key === 'reply'
+        ? `reply ${(value as Reply).code}`
+        : key === 'delay'
+          ? `delay ${delayMs} ms`
+          : key === 'acceptRatio'
+            ? `accept ratio ${value}`
+            : `${key} ${value}`,
     );
     parts.push(`header switch (${names.join(', ')})`);
   }
@@ -202,6 +208,6 @@ function finalReason(
       parts.push(`mode random (accept ratio ${acceptRatio}: ${unchanged ? 'accepted' : 'bounced'})`);
     else if (mode !== 'accept' && switched?.mode === undefined) parts.push(`mode ${mode}`);
   }
-  if (delayMs > 0) parts.push(`delay ${delayMs} ms`);
+  if (delayMs > 0 && switched?.delay === undefined) parts.push(`delay ${delayMs} ms`);
   return parts.length > 0 ? parts.join(', ') : 'mode accept';
 }
