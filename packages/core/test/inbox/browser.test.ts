@@ -256,6 +256,31 @@ describe('the web inbox in Chromium', { timeout: 60_000 }, () => {
   });
 });
 
+describe('the web inbox with an API token', { timeout: 60_000 }, () => {
+  it('opens with the token in the fragment, and asks for it without', async () => {
+    const sink = await startSink({ api: { token: 'browser-token' }, capture: 'envelope' });
+    onTestFinished(() => sink.close());
+    const transport = nodemailer.createTransport({ host: sink.host, port: sink.port });
+    onTestFinished(() => transport.close());
+    await transport.sendMail({ from: 'ada@test', to: 'bob@test', subject: 'Behind a token', text: 'x' });
+
+    const context = await browser.newContext();
+    contexts.push(context);
+    const asked = await context.newPage();
+    await asked.goto(sink.inboxUrl as string);
+    await asked.getByRole('dialog', { name: 'API token' }).waitFor();
+    await asked.getByLabel('Token', { exact: true }).fill('browser-token');
+    await asked.getByRole('button', { name: 'Open the inbox' }).click();
+    await asked.locator('[role="option"]', { hasText: 'Behind a token' }).waitFor();
+    await asked.locator('#live.on').waitFor();
+
+    const page = await open(`${sink.inboxUrl}#token=browser-token`);
+    await page.locator('[role="option"]', { hasText: 'Behind a token' }).waitFor();
+    // The token left the address bar (and so the history) at once.
+    expect(new URL(page.url()).hash).toBe('');
+  });
+});
+
 describe('mailhole serve and the printed inbox URL', { timeout: 60_000 }, () => {
   it('shows a delivery sent with swaks', async () => {
     const server = await spawnServe(['--port', '0', '--api-port', '0', '--capture', 'full']);

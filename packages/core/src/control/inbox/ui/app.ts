@@ -203,6 +203,9 @@ async function loadPage(index: number, fresh = false): Promise<void> {
     // A fresh load replaces every kept page at once: the rows in view never blink out meanwhile.
     if (fresh) list.pages.clear();
     list.pages.set(index, page.items);
+    // New mail above moves the selected row down: keep the keyboard position on it.
+    const at = page.items.findIndex((row) => row.id === list.selectedId);
+    if (at >= 0) list.selected = index * PAGE + at;
     while (list.pages.size > MAX_PAGES) list.pages.delete(list.pages.keys().next().value as number);
     showStats(page.stats);
     render();
@@ -804,6 +807,8 @@ async function follow(): Promise<void> {
   try {
     const response = await fetch('/api/inbox/events', { headers, cache: 'no-store' });
     if (response.status === 401) {
+      // Started again by start() once the token is entered.
+      started = false;
       askToken();
       return;
     }
