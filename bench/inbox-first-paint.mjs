@@ -125,6 +125,10 @@ async function measure(target) {
     await page.waitForFunction(() => window.__firstRow !== undefined);
     const firstRow = await page.evaluate(() => window.__firstRow);
     const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null);
+  // The same tab loading the page again (its renderer already running), as a reload or a second visit does.
+  await page.reload();
+  await page.waitForFunction(() => window.__firstRow !== undefined);
+  const reloadFirstRow = await page.evaluate(() => window.__firstRow);
     // Scroll to the oldest delivery: only its window of rows is fetched and drawn.
     const scrolled = await page.evaluate(async () => {
       const list = document.getElementById('list');
@@ -165,7 +169,7 @@ async function measure(target) {
     }
     await context.close();
     // The first run warms Chromium and the sink up and is not recorded.
-    if (run > 0) samples.push({ firstRow, fcp, scrolled, heapBytes: usedSize, domNodes, rowsInDom, liveMs });
+    if (run > 0) samples.push({ firstRow, reloadFirstRow, fcp, scrolled, heapBytes: usedSize, domNodes, rowsInDom, liveMs });
   }
   return samples;
 }
@@ -194,6 +198,7 @@ const result = {
   median: {
     firstRowMs: median(samples.map((s) => s.firstRow)),
     firstContentfulPaintMs: median(samples.map((s) => s.fcp ?? Number.NaN)),
+    reloadFirstRowMs: median(samples.map((s) => s.reloadFirstRow)),
     scrollToOldestMs: median(samples.map((s) => s.scrolled)),
     heapBytes: median(samples.map((s) => s.heapBytes)),
     domNodes: median(samples.map((s) => s.domNodes)),
@@ -203,6 +208,7 @@ const result = {
   baseline: {
     deliveries: 1,
     firstRowMs: median(baseline.map((b) => b.firstRow)),
+    reloadFirstRowMs: median(baseline.map((b) => b.reloadFirstRow)),
     firstContentfulPaintMs: median(baseline.map((b) => b.fcp ?? Number.NaN)),
   },
   loadAverage: loadavg(),
@@ -220,9 +226,10 @@ shares the machine); ${DELIVERIES} deliveries sent by smtp-source (${fillMs} ms)
 
 | measure | median | target |
 | --- | ---: | ---: |
-| first list row in the DOM (ms after navigation start) | ${m.firstRowMs.toFixed(0)} | < ${TARGET_MS} ${m.firstRowMs < TARGET_MS ? '✓' : '✗'} |
+| first list row in the DOM, new tab (ms after navigation start) | ${m.firstRowMs.toFixed(0)} | < ${TARGET_MS} ${m.firstRowMs < TARGET_MS ? '✓' : '✗'} |
+| first list row in the DOM, same tab reloaded (ms) | ${m.reloadFirstRowMs.toFixed(0)} | < ${TARGET_MS} ${m.reloadFirstRowMs < TARGET_MS ? '✓' : '✗'} |
 | first contentful paint (ms) | ${m.firstContentfulPaintMs.toFixed(0)} | |
-| the same two with 1 delivery: first row / first contentful paint (ms) | ${result.baseline.firstRowMs.toFixed(0)} / ${result.baseline.firstContentfulPaintMs.toFixed(0)} | |
+| with 1 delivery instead: first row new tab / reloaded / first contentful paint (ms) | ${result.baseline.firstRowMs.toFixed(0)} / ${result.baseline.reloadFirstRowMs.toFixed(0)} / ${result.baseline.firstContentfulPaintMs.toFixed(0)} | |
 | scroll to the oldest delivery, rows drawn (ms) | ${m.scrollToOldestMs.toFixed(0)} | |
 | a new delivery in the list after its 250 (ms) | ${m.liveAfter250Ms.toFixed(0)} | < 1000 ${m.liveAfter250Ms < 1000 ? '✓' : '✗'} |
 | JS heap after GC (kB) | ${(m.heapBytes / 1024).toFixed(0)} | |
