@@ -125,10 +125,10 @@ async function measure(target) {
     await page.waitForFunction(() => window.__firstRow !== undefined);
     const firstRow = await page.evaluate(() => window.__firstRow);
     const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null);
-  // The same tab loading the page again (its renderer already running), as a reload or a second visit does.
-  await page.reload();
-  await page.waitForFunction(() => window.__firstRow !== undefined);
-  const reloadFirstRow = await page.evaluate(() => window.__firstRow);
+    // The same tab loading the page again (its renderer already running), as a reload or a second visit does.
+    await page.reload();
+    await page.waitForFunction(() => window.__firstRow !== undefined);
+    const reloadFirstRow = await page.evaluate(() => window.__firstRow);
     // Scroll to the oldest delivery: only its window of rows is fetched and drawn.
     const scrolled = await page.evaluate(async () => {
       const list = document.getElementById('list');
@@ -169,7 +169,8 @@ async function measure(target) {
     }
     await context.close();
     // The first run warms Chromium and the sink up and is not recorded.
-    if (run > 0) samples.push({ firstRow, reloadFirstRow, fcp, scrolled, heapBytes: usedSize, domNodes, rowsInDom, liveMs });
+    if (run > 0)
+      samples.push({ firstRow, reloadFirstRow, fcp, scrolled, heapBytes: usedSize, domNodes, rowsInDom, liveMs });
   }
   return samples;
 }
