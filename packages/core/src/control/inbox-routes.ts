@@ -57,8 +57,7 @@ const HEARTBEAT_MS = 15_000;
 const MAX_MODE_BODY = 4096;
 const PAGE = Buffer.from(INBOX_PAGE, 'utf8');
 
-const PATHS =
-  '/api/inbox/deliveries, /api/inbox/deliveries/:id, /api/inbox/events, /api/sessions/:connectionId, /api/mode';
+const PATHS = '/api/inbox/deliveries, /api/inbox/events, /api/sessions/:connectionId, /api/mode';
 
 /**
  * Security headers of the page. Its one script runs by its hash (nothing else, inline or not); mail HTML is shown in a
@@ -285,17 +284,6 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
     });
   };
 
-  const delivery = (id: string): DeliveryRecord => {
-    const found = records().findLast((r) => r.id === id);
-    if (found === undefined) {
-      throw new InboxError(
-        404,
-        `no delivery with id ${JSON.stringify(id)}: it was cleared or dropped to stay within maxRecords`,
-      );
-    }
-    return found;
-  };
-
   const session = (encoded: string): unknown => {
     const id = Number(encoded);
     if (!/^\d{1,15}$/.test(encoded) || !Number.isSafeInteger(id)) {
@@ -371,11 +359,9 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
             ? 'events'
             : path === '/api/mode'
               ? 'mode'
-              : /^\/api\/inbox\/deliveries\/[^/]+$/.test(path)
-                ? 'delivery'
-                : /^\/api\/sessions\/[^/]+$/.test(path)
-                  ? 'session'
-                  : undefined;
+              : /^\/api\/sessions\/[^/]+$/.test(path)
+                ? 'session'
+                : undefined;
       if (route === undefined) return false;
       const method = route === 'mode' ? 'POST' : 'GET';
       try {
@@ -390,8 +376,6 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
         }
         if (route === 'list') sendJson(res, 200, list(url));
         else if (route === 'events') events(req, res);
-        else if (route === 'delivery')
-          sendJson(res, 200, delivery(decodeURIComponent(path.slice('/api/inbox/deliveries/'.length))));
         else if (route === 'session')
           sendJson(res, 200, session(decodeURIComponent(path.slice('/api/sessions/'.length))));
         else sendJson(res, 200, await setMode(req));

@@ -443,7 +443,7 @@ async function showDelivery(row: Row): Promise<void> {
   $('detail-subject').textContent = row.subject ?? '(no subject kept)';
   let delivery: Delivery;
   try {
-    delivery = await api<Delivery>(`/api/inbox/deliveries/${encodeURIComponent(row.id)}`);
+    delivery = (await api<{ delivery: Delivery }>(`/api/deliveries/${encodeURIComponent(row.id)}`)).delivery;
   } catch (error) {
     showError(error);
     return;
