@@ -67,7 +67,8 @@ function sendOne(port, subject) {
   });
 }
 
-const sink = await startSink({ api: true, capture: 'envelope', maxRecords: DELIVERIES + 100 });
+// As `mailhole serve` runs by default: capture "envelope", header switches on (so subjects are kept).
+const sink = await startSink({ api: true, capture: 'envelope', headerSwitches: true, maxRecords: DELIVERIES + 100 });
 const fillStarted = Date.now();
 await promisify(execFile)(
   smtpSource,
@@ -176,7 +177,7 @@ async function measure(target) {
 }
 
 // The same page over a sink holding one delivery: what Chromium itself needs to paint the page here.
-const baselineSink = await startSink({ api: true, capture: 'envelope' });
+const baselineSink = await startSink({ api: true, capture: 'envelope', headerSwitches: true });
 await sendOne(baselineSink.port, 'baseline');
 const baseline = await measure(baselineSink);
 await baselineSink.close();

@@ -49,8 +49,6 @@ export interface SessionOptions {
   auth: AuthProvider | undefined;
   policy: StagePolicy | undefined;
   nextDeliveryId: () => string;
-  /** Keep each message's header section (bounded) for its record even when no policy asks (the web inbox's subjects). */
-  keepHeaders?: boolean;
 }
 
 type Mode = 'command' | 'data' | 'bdat' | 'auth' | 'tls' | 'closed';
@@ -595,8 +593,7 @@ export class SmtpSession {
 
   private openMessage(tx: Transaction): void {
     this.writer = this.observer.messageWriter(tx, this.connection);
-    this.headers =
-      this.options.policy?.wantsHeaders || this.options.keepHeaders === true ? new HeaderCollector() : undefined;
+    this.headers = this.options.policy?.wantsHeaders ? new HeaderCollector() : undefined;
   }
 
   private octetSink(): ((chunk: Buffer) => void) | undefined {

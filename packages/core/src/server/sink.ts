@@ -461,8 +461,6 @@ export async function startSink(options: StartOptions = {}): Promise<Sink> {
     // Set by the behaviour, and only while one is in force: a bare sink pays nothing per stage.
     policy: undefined,
     nextDeliveryId: () => `${prefix}.${(++deliveries).toString(36)}`,
-    // The web inbox lists subjects: with the API on, capture "envelope" keeps each header section (64 KiB at most).
-    keepHeaders: resolved.capture === 'envelope' && api !== undefined && api !== false,
   });
   const starttls = resolved.tls === 'starttls' || resolved.tls === 'both';
   const plainSession = sessionOptions(starttls, resolved.lmtp);

@@ -258,7 +258,7 @@ describe('the web inbox in Chromium', { timeout: 60_000 }, () => {
 
 describe('the web inbox with an API token', { timeout: 60_000 }, () => {
   it('opens with the token in the fragment, and asks for it without', async () => {
-    const sink = await startSink({ api: { token: 'browser-token' }, capture: 'envelope' });
+    const sink = await startSink({ api: { token: 'browser-token' }, capture: 'full' });
     onTestFinished(() => sink.close());
     const transport = nodemailer.createTransport({ host: sink.host, port: sink.port });
     onTestFinished(() => transport.close());
