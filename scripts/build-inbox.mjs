@@ -18,18 +18,21 @@ const compiled = join(core, 'dist', 'inbox-ui');
 
 execFileSync('tsc', ['-b', join(ui, 'tsconfig.json')], { stdio: 'inherit', shell: process.platform === 'win32' });
 
-// format.js is app.js's only import: the two become one module script (its exports are plain declarations).
-const format = readFileSync(join(compiled, 'format.js'), 'utf8').replace(
-  /^export (?=(?:async )?(?:function|class|const|let) )/gm,
-  '',
-);
-const app = readFileSync(join(compiled, 'app.js'), 'utf8').replace(/^import \{[^}]*\} from '\.\/format\.js';\n/m, '');
-if (/^\s*(?:import|export)\b/m.test(format) || /^\s*import\b/m.test(app)) {
-  throw new Error(
-    'build-inbox: the UI modules import or export more than format.js to app.js; update scripts/build-inbox.mjs',
-  );
-}
-const script = `\n${format}\n${app}`;
+// The UI's modules import only one another: in this order (each needs only those before it) they become
+// one module script, their imports dropped and their exports plain declarations.
+const MODULES = ['format.js', 'dom.js', 'client.js', 'detail.js', 'app.js'];
+const parts = MODULES.map((name) => {
+  const text = readFileSync(join(compiled, name), 'utf8')
+    .replace(/^import \{[^}]*\} from '\.\/[a-z-]+\.js';\n/gm, '')
+    .replace(/^export (?=(?:async )?(?:function|class|const|let) )/gm, '');
+  if (/^\s*(?:import|export)\b/m.test(text)) {
+    throw new Error(
+      `build-inbox: ${name} imports or exports more than the UI's own modules (${MODULES.join(', ')}); update scripts/build-inbox.mjs`,
+    );
+  }
+  return text;
+});
+const script = `\n${parts.join('\n')}`;
 const scriptHash = `sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}`;
 const css = readFileSync(join(ui, 'inbox.css'), 'utf8');
 const html = readFileSync(join(ui, 'index.html'), 'utf8')

@@ -49,7 +49,7 @@ describe('delays, seen by real clients', () => {
     const fastTransport = transport();
 
     let slowSettled = false;
-    const delayStarted = nextEvent(sink.recorder, 'fault', 10_000);
+    const delayStarted = nextEvent(sink, 'fault', 10_000);
     const slow = slowTransport
       .sendMail({ from: 'slow@client.test', to: 'a@sink.test', text: 'slow' })
       .finally(() => (slowSettled = true));

@@ -179,7 +179,7 @@ describe('fault injection, seen by nodemailer', () => {
   it('every firing is announced on the "fault" event with its connection', async () => {
     const sink = await sinkForTest({});
     sink.faults.add({ name: 'slow-rcpt', stage: 'rcpt', action: { type: 'delay', ms: 10 } });
-    const event = nextEvent<Record<string, unknown>>(sink.recorder, 'fault');
+    const event = nextEvent<Record<string, unknown>>(sink, 'fault');
 
     await transport(sink).sendMail(letter);
 

@@ -11,6 +11,7 @@
 
 export type { AuthMechanism, AuthOptions } from './behaviour/auth.js';
 export type { DelayOption, DelayRange, StageName } from './behaviour/delays.js';
+export type { SinkFaultHandle, SinkFaults } from './behaviour/fault-api.js';
 export type {
   BounceRecipientOptions,
   FailNextOptions,
@@ -75,6 +76,7 @@ export type {
 export { checkAccepted, checkReceive, checkReceivedMailTo } from './record/assertions.js';
 export type { MailAddress, ParsedAttachment, ParsedMessage, ParsedMessageJson } from './record/parsed.js';
 export { CapturedMessage } from './record/parsed.js';
+export type { Live, Reach, Read } from './record/reach.js';
 export type {
   DeliveryFilter,
   DeliveryPredicate,
@@ -84,24 +86,27 @@ export type {
   WaitOptions,
   WaitTarget,
 } from './record/recorder.js';
-export { describeRecord, WaitTimeoutError } from './record/recorder.js';
+export { describeRecord } from './record/recorder.js';
 export type { DeliveryRecord, ReplyRecord } from './record/records.js';
 export type {
   SessionTranscriptRecord,
   TranscriptEntry,
   TranscriptOptions,
 } from './record/transcript.js';
-export type { SinkAddress, ViewScope } from './record/view.js';
-export { SinkView } from './record/view.js';
+export { DEFAULT_WAIT_MS, WaitTimeoutError } from './record/wait.js';
+export type { MailSink, MailSinkView, SinkAddress, ViewScope } from './server/mail-sink.js';
 export type { CaptureLevel, CertificateInput, SinkOptions, TlsMode } from './server/options.js';
 export type {
   ClientTlsOverrides,
   ClientTlsSettings,
+  EngineOptions,
   SinkEvent,
   SinkEventMap,
-  StartOptions,
   TlsFault,
 } from './server/sink.js';
-export { Sink, startSink } from './server/sink.js';
+export { Sink } from './server/sink.js';
+export { SinkAddressOf, SinkView } from './server/view.js';
+export type { StartOptions } from './start.js';
+export { startSink } from './start.js';
 export type { CertificateFault, CertificateOptions, ServerCertificate } from './tls/certificates.js';
 export { defaultCacheDir, faultCertificate, testCertificate, writeCaFile } from './tls/certificates.js';

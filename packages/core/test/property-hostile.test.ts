@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SmtpSession } from '../src/protocol/session.js';
 import type { Transaction } from '../src/protocol/types.js';
-import { type Sink, startSink } from '../src/server/sink.js';
+import type { Sink } from '../src/server/sink.js';
+import { startSink } from '../src/start.js';
 import { cutsOf, rawCuts, runSession, setup, smtpStream } from './property-streams.js';
 
 // Hostile traffic, fuzzed with a fixed budget (fixed seeds, fixed run counts, so CI time is fixed):

@@ -1,10 +1,9 @@
-import { type Sink, type SinkView, type StartOptions, startSink } from '@mailhole/core';
+import { type Sink, type SinkView, startSink } from '@mailhole/core';
 import { inject, type TestAPI, type TestContext } from 'vitest';
+import type { MailholeOptions } from './provided.js';
 import { appendReport } from './report.js';
-import './provided.js';
 
-/** Sink options for the fixtures: everything `startSink` takes (TLS mode, capture level, limits, behaviour). */
-export type MailholeOptions = Omit<StartOptions, 'clusterShared'>;
+export type { MailholeOptions } from './provided.js';
 
 /** How long a fixture sink lives: one per test (default), per test file, or per Vitest worker. */
 export type MailholeScope = 'test' | 'file' | 'worker';

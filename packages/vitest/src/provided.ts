@@ -1,4 +1,7 @@
-import type { MailholeOptions } from './fixtures.js';
+import type { StartOptions } from '@mailhole/core';
+
+/** Sink options for the fixtures: everything `startSink` takes (TLS mode, capture level, limits, behaviour). */
+export type MailholeOptions = Omit<StartOptions, 'clusterShared'>;
 
 /** Sink options a Vitest config can provide to every `mailhole` fixture: only values that survive the trip to workers. */
 export type ProvidedMailholeOptions = Omit<MailholeOptions, 'policy' | 'auth' | 'api'>;

@@ -1,5 +1,5 @@
+import { parseHeaderSection } from '../protocol/header-section.js';
 import type { Reply } from '../protocol/reply.js';
-import { parseHeaderSection } from '../record/records.js';
 import { MODES, type Mode } from './modes.js';
 import { parseReply } from './replies.js';
 

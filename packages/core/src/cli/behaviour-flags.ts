@@ -246,7 +246,7 @@ function shortFault(value: string, fail: (what: string) => never): FaultRule {
       const preset = presetShortForm(value);
       if (preset !== undefined) return preset as FaultRule;
       const generic = /^([A-Za-z]+)=(.+)$/s.exec(value);
-      if (generic !== null) return { stage: generic[1] as FaultRule['stage'], action: generic[2] as string };
+      if (generic !== null) return { stage: generic[1] as StageName, action: generic[2] as string };
       return fail(`${JSON.stringify(value)} is not a fault rule; ${forms}`);
     }
   }

@@ -1,6 +1,7 @@
 import { markToken } from '../control/query.js';
 import { connectSink, type RemoteSink } from '../control/remote.js';
-import { type DeliveryFilter, describeRecord, WaitTimeoutError } from '../record/recorder.js';
+import { type DeliveryFilter, describeRecord } from '../record/recorder.js';
+import { WaitTimeoutError } from '../record/wait.js';
 import { parseCommand, parseCount, parseDuration, UsageError } from './args.js';
 
 const DEFAULT_API = 'http://127.0.0.1:8025';

@@ -1,19 +1,18 @@
 import { Buffer } from 'node:buffer';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 // From node:timers, not the globals: a Jest jsdom environment has no setImmediate, and fake timers must not stall a close.
 import { setImmediate } from 'node:timers';
 import { URL } from 'node:url';
-import { STAGE_NAMES, stageOf } from '../behaviour/delays.js';
-import { type FaultRule, FaultRuleError, type FaultRules } from '../behaviour/faults.js';
-import { parsedToJson } from '../record/parsed.js';
-import { type DeliveryFilter, type Mark, WaitTimeoutError } from '../record/recorder.js';
+import { hostPort, listenerUrl } from '../server/url.js';
+import { digest, guardSite, guardToken, isLoopback, type RequestGuard } from './api-guards.js';
+import { type ApiState, controlRoutes, MAX_WAIT_MS } from './api-routes.js';
 import { inboxRoutes } from './inbox-routes.js';
-import { prometheusText } from './metrics.js';
-import { API_PAGE_LIMIT, listRecord, pageOf } from './paging.js';
-import { FILTER_PARAMS, intParam, markToken, parseQuery, QueryError } from './query.js';
-import type { ControlTarget, SinkInfo } from './target.js';
+import { parseQuery, QueryError } from './query.js';
+import type { ControlTarget } from './target.js';
+
+export { isLoopback } from './api-guards.js';
+
+import { HttpError, NO_CACHE, readBody, send } from './api-http.js';
 
 /** Where and how a sink serves its control API. */
 export interface ControlApiOptions {
@@ -50,16 +49,12 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-/** Largest `timeout` a wait may ask for (it is then cut to `maxWaitTimeout`). */
-export const MAX_WAIT_MS = 3_600_000;
-const DEFAULT_WAIT_MS = 3000;
+export { MAX_WAIT_MS } from './api-routes.js';
+
 const DEFAULT_MAX_WAIT_TIMEOUT = 300_000;
 const DEFAULT_MAX_WAITS = 100;
-/** Seconds a client turned away by `maxWaits` is told to wait (`Retry-After`). */
-const WAIT_RETRY_AFTER = 1;
 /** HTTP connections at once: well above maxWaits, so quick calls always find room. */
 const MAX_API_CONNECTIONS = 512;
-const MAX_BODY = 64 * 1024;
 
 /**
  * Thrown when the control API would listen beyond loopback with no token: anyone who reaches it
@@ -75,35 +70,6 @@ export class UnauthenticatedApiError extends TypeError {
     );
   }
 }
-
-/** An answer other than 200, as JSON `{ error, status }`. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
-  pattern: RegExp;
-  params: readonly string[];
-  handle(request: Request): Promise<Reply> | Reply;
-}
-
-interface Request {
-  match: RegExpExecArray;
-  filter: DeliveryFilter;
-  extra: Map<string, string>;
-  signal: AbortSignal;
-  /** The JSON object of a POST body, when one was sent. */
-  body: Record<string, unknown> | undefined;
-}
-
-type Reply = { json: unknown; status?: number } | { body: Buffer | string; type: string };
 
 /**
  * Serves the control API of `target`. Loopback by default; with `token`, every request must carry
@@ -186,334 +152,21 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
   }
   const loopback = isLoopback(host);
   if (!loopback && token === undefined && !allowUnauthenticated) throw new UnauthenticatedApiError(host);
-  const tokenDigest = token === undefined ? undefined : digest(token);
+  const guard: RequestGuard = { host, loopback, tokenDigest: token === undefined ? undefined : digest(token) };
 
-  let lastMark: Mark | undefined;
-  let url = '';
-  const inbox = inboxRoutes(target);
+  const state: ApiState = { url: '', lastMark: undefined, waits: 0, maxWaits, maxWaitTimeout };
   const pending = new Set<AbortController>();
   let closing = false;
-  let waits = 0;
 
-  const records = (): void => {
-    const why = target.recordsUnavailable();
-    if (why !== undefined) throw new HttpError(409, why);
-  };
-  const content = (): void => {
-    const why = target.messagesUnavailable();
-    if (why !== undefined) throw new HttpError(409, why);
-  };
-  const messageFor = (encoded: string) => {
-    const id = decodeId(encoded, 'message');
-    content();
-    const message = target.message(id);
-    if (message === undefined) {
-      const known = target.deliveries({ includeRejected: true }).some((r) => r.id === id);
-      throw new HttpError(
-        404,
-        known
-          ? `message ${id} was delivered but its content is no longer kept (dropped to stay within maxRecords or maxCaptureBytes, see evictedMessages and uncapturedMessages in /api/stats)`
-          : `no message with id ${id}: GET /api/messages lists the kept ones`,
-      );
-    }
-    return message;
-  };
-
-  const faultRules = (): FaultRules => {
-    const rules = target.faults?.();
-    if (rules === undefined) {
-      throw new HttpError(
-        409,
-        'fault rules are not available here: each worker of "mailhole serve --workers" has its own',
-      );
-    }
-    return rules;
-  };
-
-  const routes: Route[] = [
-    { method: 'GET', pattern: /^\/api\/stats$/, params: [], handle: () => ({ json: target.stats() }) },
-    { method: 'GET', pattern: /^\/api\/health$/, params: [], handle: () => ({ json: { ok: true } }) },
-    {
-      method: 'GET',
-      pattern: /^\/api\/info$/,
-      params: [],
-      handle: () => ({ json: { ...target.info(), apiUrl: url } satisfies SinkInfo }),
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/describe$/,
-      params: [],
-      handle: () => ({ json: { description: target.describe() } }),
-    },
-    { method: 'GET', pattern: /^\/api\/mark$/, params: [], handle: () => ({ json: markJson(target.mark()) }) },
-    {
-      method: 'POST',
-      pattern: /^\/api\/mark$/,
-      params: [],
-      handle: () => {
-        lastMark = target.mark();
-        return { json: markJson(lastMark) };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/api\/reset$/,
-      params: [],
-      handle: async () => {
-        await target.reset();
-        return { json: { reset: true, stats: target.stats() } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/deliveries$/,
-      params: [...FILTER_PARAMS, 'limit', 'after'],
-      handle: ({ filter, extra }) => {
-        records();
-        const mark = target.mark();
-        const page = pageOf(target.deliveries(filter), (r) => r.seq, pageParams(extra));
-        const json: Record<string, unknown> = {
-          deliveries: page.items.map((r) => listRecord(r)),
-          mark: markJson(mark),
-        };
-        if (page.next !== undefined) json.next = page.next;
-        return { json };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/deliveries\/([^/]+)$/,
-      params: [],
-      handle: ({ match }) => {
-        records();
-        const id = decodeId(match[1] as string, 'delivery');
-        const record = target.deliveries({ includeRejected: true }).find((r) => r.id === id);
-        if (record === undefined) {
-          throw new HttpError(404, `no delivery record with id ${id}: GET /api/deliveries lists the kept ones`);
-        }
-        return { json: { delivery: record } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/messages$/,
-      params: [...FILTER_PARAMS, 'limit', 'after'],
-      handle: ({ filter, extra }) => {
-        content();
-        const mark = target.mark();
-        const page = pageOf(target.messages(filter), (m) => m.record.seq, pageParams(extra));
-        const messages = page.items.map((m) => ({ id: m.id, size: m.size, record: listRecord(m.record) }));
-        const json: Record<string, unknown> = { messages, mark: markJson(mark) };
-        if (page.next !== undefined) json.next = page.next;
-        return { json };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/messages\/([^/]+)$/,
-      params: ['parsed'],
-      handle: async ({ match, extra }) => {
-        const message = messageFor(match[1] as string);
-        const summary = { id: message.id, size: message.size, record: message.record };
-        const wanted = extra.get('parsed');
-        if (wanted !== undefined && wanted !== 'true' && wanted !== 'false') {
-          throw new QueryError(`parsed must be true or false, got ${JSON.stringify(wanted)}`);
-        }
-        if (wanted === 'false') return { json: summary };
-        return { json: { ...summary, parsed: parsedToJson(await message.parsed()) } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/messages\/([^/]+)\/raw$/,
-      params: [],
-      handle: ({ match }) => ({ body: messageFor(match[1] as string).raw, type: 'message/rfc822' }),
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/wait$/,
-      params: [...FILTER_PARAMS, 'count', 'timeout'],
-      handle: async ({ filter, extra, signal }) => {
-        // Cut to maxWaitTimeout: the answer is then reached: false, and a client with time left asks again.
-        const timeout = Math.min(
-          intParam(extra.get('timeout'), 'timeout', DEFAULT_WAIT_MS, 0, MAX_WAIT_MS),
-          maxWaitTimeout,
-        );
-        const filtered = Object.keys(filter).some((k) => k !== 'since');
-        const count = intParam(extra.get('count'), 'count', 1, filtered ? 1 : 0, Number.MAX_SAFE_INTEGER);
-        if (filtered) records();
-        const { since, ...rest } = filter;
-        const waitOptions = { timeout, signal, ...(since ? { since } : {}) };
-        if (waits >= maxWaits) {
-          throw new HttpError(
-            429,
-            `too many waits in progress (${maxWaits}, option api.maxWaits or mailhole serve --max-waits): retry after ${WAIT_RETRY_AFTER} s`,
-            { 'Retry-After': String(WAIT_RETRY_AFTER) },
-          );
-        }
-        waits++;
-        try {
-          const deliveries = filtered
-            ? await target.waitFor({ ...rest, ...(since ? { since } : {}) }, { ...waitOptions, count })
-            : await target.waitFor(count, waitOptions);
-          return {
-            json: {
-              reached: true,
-              expected: count,
-              received: deliveries.length,
-              deliveries: deliveries.map((r) => listRecord(r)),
-            },
-          };
-        } catch (error) {
-          if (error instanceof WaitTimeoutError) {
-            return {
-              json: { reached: false, expected: error.expected, received: error.received, message: error.message },
-            };
-          }
-          if (signal.aborted) throw new HttpError(503, 'the wait was abandoned: the sink is closing');
-          throw new HttpError(503, (error as Error).message);
-        } finally {
-          waits--;
-        }
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/faults$/,
-      params: [],
-      handle: () => {
-        const faults = faultRules();
-        return { json: { faults: faults.list(), fired: faults.fired() } };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/api\/faults$/,
-      params: [],
-      handle: ({ body }) => {
-        const faults = faultRules();
-        if (body === undefined) {
-          throw new HttpError(
-            400,
-            'POST /api/faults needs a fault rule as JSON, e.g. {"stage":"message","action":"451","times":1}',
-          );
-        }
-        try {
-          const { name } = faults.add(body as unknown as FaultRule);
-          return { json: { fault: faults.list().find((r) => r.name === name) }, status: 201 };
-        } catch (error) {
-          if (error instanceof FaultRuleError) throw new HttpError(400, error.message);
-          throw error;
-        }
-      },
-    },
-    {
-      method: 'DELETE',
-      pattern: /^\/api\/faults$/,
-      params: [],
-      handle: () => {
-        const faults = faultRules();
-        const removed = faults.list().map((r) => r.name);
-        faults.clear();
-        return { json: { removed } };
-      },
-    },
-    {
-      method: 'DELETE',
-      pattern: /^\/api\/faults\/([^/]+)$/,
-      params: [],
-      handle: ({ match }) => {
-        let name: string;
-        try {
-          name = decodeURIComponent(match[1] as string);
-        } catch {
-          throw new HttpError(400, `fault rule name ${JSON.stringify(match[1])} is not valid percent-encoding`);
-        }
-        if (!faultRules().remove(name)) {
-          throw new HttpError(404, `no fault rule named ${JSON.stringify(name)}: GET /api/faults lists them`);
-        }
-        return { json: { removed: [name] } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/fired$/,
-      params: ['rule', 'stage'],
-      handle: ({ extra }) => {
-        const rule = extra.get('rule');
-        const stageName = extra.get('stage');
-        if (stageName !== undefined && stageOf(stageName) === undefined) {
-          throw new QueryError(`stage must be one of ${STAGE_NAMES}, got ${JSON.stringify(stageName)}`);
-        }
-        const filter = {
-          ...(rule !== undefined ? { rule } : {}),
-          ...(stageName !== undefined ? { stage: stageName } : {}),
-        };
-        return { json: { fired: faultRules().fired(filter as Parameters<FaultRules['fired']>[0]) } };
-      },
-    },
-    {
-      method: 'DELETE',
-      pattern: /^\/api\/fired$/,
-      params: [],
-      handle: () => {
-        faultRules().clearFired();
-        return { json: { cleared: true } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/metrics$/,
-      params: [],
-      handle: () => ({
-        body: prometheusText(target.stats(), `${urlHost(target.info().host)}:${target.info().port}`),
-        type: 'text/plain; version=0.0.4; charset=utf-8',
-      }),
-    },
-  ];
+  const routes = controlRoutes(target, state);
+  const inbox = inboxRoutes(target);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://mailhole.invalid');
-    if (loopback && !hostHeaderIsLoopback(req.headers.host, host)) {
-      throw new HttpError(
-        403,
-        `Host header ${JSON.stringify(req.headers.host)} is not a loopback name: the API answers only requests addressed to this machine`,
-      );
-    }
-    const origin = req.headers.origin;
-    const site = req.headers['sec-fetch-site'];
-    if (
-      (origin !== undefined && origin !== `http://${req.headers.host}`) ||
-      site === 'cross-site' ||
-      site === 'same-site'
-    ) {
-      throw new HttpError(
-        403,
-        `cross-origin requests are refused (Origin ${origin ?? site}): call the API from a test or a script, not from a web page`,
-      );
-    }
+    guardSite(req, guard);
     // The inbox page holds no data (it asks for it with the token), so a browser loads it without one.
     if (inbox.serveAsset(req, res, url.pathname)) return;
-    if (tokenDigest !== undefined) {
-      const header = req.headers.authorization;
-      // The scheme is case-insensitive (RFC 9110 §11.1): "bearer", "BEARER" and "Bearer" are one.
-      const scheme = header === undefined ? undefined : /^bearer[ \t]+(.+)$/i.exec(header);
-      const given = scheme?.[1]?.trim();
-      const challenge = { 'WWW-Authenticate': 'Bearer realm="mailhole"' };
-      if (given === undefined) {
-        throw new HttpError(
-          401,
-          'this API needs a token: send "Authorization: Bearer <token>" (connectSink(url, { token }))',
-          challenge,
-        );
-      }
-      if (!timingSafeEqual(digest(given), tokenDigest))
-        throw new HttpError(
-          401,
-          'the bearer token is wrong: send the token the sink was started with (api.token, --token or MAILHOLE_API_TOKEN)',
-          challenge,
-        );
-    }
+    guardToken(req, guard);
     if (await inbox.handle(req, res, url)) return;
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     if (candidates.length === 0) {
@@ -528,7 +181,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
       throw new HttpError(405, `${req.method} ${url.pathname} is not allowed: use ${allow}`, { Allow: allow });
     }
     const body = req.method === 'POST' ? await readBody(req) : undefined;
-    const { filter, extra } = parseQuery(url.searchParams, route.params, lastMark);
+    const { filter, extra } = parseQuery(url.searchParams, route.params, state.lastMark);
     const controller = new AbortController();
     pending.add(controller);
     res.once('close', () => controller.abort(new Error('the client left')));
@@ -598,7 +251,7 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
 
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const where = `${urlHost(host)}:${port}`;
+      const where = hostPort(host, port);
       reject(
         new Error(
           error.code === 'EADDRINUSE'
@@ -613,7 +266,8 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
       resolve(typeof address === 'object' && address !== null ? address.port : port);
     });
   });
-  url = `http://${urlHost(host)}:${boundPort}`;
+  const url = listenerUrl('http', host, boundPort);
+  state.url = url;
 
   let closed: Promise<void> | undefined;
   return {
@@ -634,112 +288,4 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
       return closed;
     },
   };
-}
-
-const NO_CACHE = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', Connection: 'close' };
-
-function send(res: ServerResponse, status: number, json: unknown, headers: Record<string, string> = {}): void {
-  const body = `${JSON.stringify(json)}\n`;
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    ...NO_CACHE,
-    ...headers,
-  });
-  res.end(body);
-}
-
-/** `limit` and `after` of a list route: at most API_PAGE_LIMIT records an answer. */
-function pageParams(extra: Map<string, string>): { after: number | undefined; limit: number; newest: boolean } {
-  const given = extra.get('limit');
-  const after = extra.get('after');
-  return {
-    limit: intParam(given, 'limit', API_PAGE_LIMIT, 0, API_PAGE_LIMIT),
-    after: after === undefined ? undefined : intParam(after, 'after', 0, 0, Number.MAX_SAFE_INTEGER),
-    newest: given !== undefined,
-  };
-}
-
-/** A delivery or message id from a URL path, checked. */
-function decodeId(encoded: string, what: 'delivery' | 'message'): string {
-  let id: string;
-  try {
-    id = decodeURIComponent(encoded);
-  } catch {
-    throw new HttpError(400, `${what} id ${JSON.stringify(encoded)} is not valid percent-encoding`);
-  }
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(id)) {
-    const list = what === 'message' ? 'GET /api/messages' : 'GET /api/deliveries';
-    throw new HttpError(
-      400,
-      `${what} id ${JSON.stringify(id)} is malformed: use an id from ${list} (letters, digits, ".", "_", "-")`,
-    );
-  }
-  return id;
-}
-
-function markJson(mark: Mark): Mark & { token: string } {
-  return { ...mark, token: markToken(mark) };
-}
-
-/** Reads a POST body: empty (`undefined`), or a JSON object; bad JSON is named. */
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY) {
-    // Drained, not read: the client can finish sending and read the 413 instead of a reset.
-    req.resume();
-    throw new HttpError(413, `request body too large: ${declared} octets, the limit is ${MAX_BODY}`);
-  }
-  const parts: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > MAX_BODY) {
-      req.resume();
-      throw new HttpError(413, `request body too large: more than ${MAX_BODY} octets`);
-    }
-    parts.push(chunk);
-  }
-  const text = Buffer.concat(parts).toString('utf8').trim();
-  if (text === '') return undefined;
-  const type = req.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) {
-    throw new HttpError(
-      415,
-      `a request body must be JSON (Content-Type: application/json), got ${JSON.stringify(type)}`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new HttpError(400, `the request body is not valid JSON: ${(error as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HttpError(400, 'the request body must be a JSON object');
-  }
-  return value as Record<string, unknown>;
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-/** @internal `host` is a loopback address or name: an API bound there is private to this machine. */
-export function isLoopback(host: string): boolean {
-  const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
-  return host === 'localhost' || host === '::1' || (isIP(v4) === 4 && v4.startsWith('127.'));
-}
-
-/** A DNS-rebinding page reaches a loopback API under a foreign Host name: only loopback names pass. */
-function hostHeaderIsLoopback(header: string | undefined, bound: string): boolean {
-  if (header === undefined) return true;
-  const m = /^(\[[^\]]+\]|[^:]+)(?::\d+)?$/.exec(header);
-  if (m === null) return false;
-  const name = (m[1] as string).replace(/^\[|\]$/g, '').toLowerCase();
-  return name === bound || isLoopback(name) || name.endsWith('.localhost');
-}
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }

@@ -1,6 +1,6 @@
 import { URLSearchParams } from 'node:url';
+import { HEADER_NAME } from '../protocol/header-section.js';
 import type { DeliveryFilter, Mark } from '../record/recorder.js';
-import { HEADER_NAME } from '../record/records.js';
 
 /**
  * How filters and marks travel in control API URLs, written by the remote client and read by the

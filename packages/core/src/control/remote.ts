@@ -3,23 +3,26 @@ import { setTimeout } from 'node:timers';
 import { URL } from 'node:url';
 import type { Mode } from '../behaviour/modes.js';
 import { CapturedMessage } from '../record/parsed.js';
-import {
-  compileFilter,
-  type DeliveryFilter,
-  type DeliveryPredicate,
-  type Mark,
-  type SinkStats,
-  type WaitOptions,
-  type WaitTarget,
-  WaitTimeoutError,
+import type {
+  DeliveryFilter,
+  DeliveryPredicate,
+  Mark,
+  SinkStats,
+  WaitOptions,
+  WaitTarget,
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
 import type { SessionTranscriptRecord } from '../record/transcript.js';
-import type { SinkAddress, ViewScope } from '../record/view.js';
+import { checkWaitCount, WaitTimeoutError, waitTimedOut, waitTimeout } from '../record/wait.js';
+import type { MailSink, ViewScope } from '../server/mail-sink.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
 import { ApiClient, RemoteError } from './api-client.js';
-import { filterToQuery, markToken } from './query.js';
+import { filterToQuery } from './query.js';
 import { RemoteFaultRules } from './remote-faults.js';
+import { RemoteSinkView } from './remote-view.js';
+
+export { RemoteSinkView } from './remote-view.js';
+
 import type { SinkInfo } from './target.js';
 
 /** Options of `connectSink`. */
@@ -32,7 +35,6 @@ export interface ConnectOptions {
 
 export { RemoteError };
 
-const DEFAULT_WAIT_MS = 3000;
 /** Time a long-poll may take beyond the wait's own timeout before the client gives up on the server. */
 const WAIT_GRACE_MS = 10_000;
 
@@ -77,7 +79,7 @@ export async function connectSink(
  *
  * @example const sink = await connectSink(url); const view = await sink.view({ to: 'me@test' }); await view.waitFor(1);
  */
-export class RemoteSink implements SinkAddress {
+export class RemoteSink implements MailSink<'remote'> {
   readonly host: string;
   readonly port: number;
   readonly url: string;
@@ -324,13 +326,8 @@ export class RemoteSink implements SinkAddress {
 
   /** @internal */
   async wait(target: WaitTarget, options: WaitOptions, scope: DeliveryFilter): Promise<DeliveryRecord[]> {
-    const timeout = options.timeout ?? DEFAULT_WAIT_MS;
-    if (!Number.isFinite(timeout) || timeout < 0) {
-      throw new RangeError(`waitFor: timeout must be a number of milliseconds >= 0, got ${timeout}`);
-    }
-    if (typeof target === 'number' && (!Number.isInteger(target) || target < 0)) {
-      throw new RangeError(`waitFor: count must be a whole number >= 0, got ${target}`);
-    }
+    const timeout = waitTimeout(options.timeout);
+    if (typeof target === 'number') checkWaitCount(target);
     const since = options.since ?? scope.since;
     const scoped = scope.to !== undefined || scope.from !== undefined;
     if (typeof target === 'function') return this.waitForPredicate(target, options, scope, timeout);
@@ -363,12 +360,7 @@ export class RemoteSink implements SinkAddress {
       if (deliveries.length >= wanted) return deliveries;
       const left = deadline - Date.now();
       if (left <= 0) {
-        const description = await this.describe();
-        throw new WaitTimeoutError(
-          `waitFor timed out after ${timeout} ms with ${deliveries.length} of ${wanted} matching deliveries (predicate).\n${description}`,
-          wanted,
-          deliveries.length,
-        );
+        throw waitTimedOut(timeout, wanted, deliveries.length, 'predicate', await this.describe());
       }
       // Sleep on the server until anything new arrives after what was just checked, then check again.
       await this.longPoll(
@@ -415,94 +407,3 @@ export class RemoteSink implements SinkAddress {
 type WaitAnswer =
   | { reached: true; expected: number; received: number; deliveries: DeliveryRecord[] }
   | { reached: false; expected: number; received: number; message: string };
-
-/**
- * A per-test window on a remote sink, like `SinkView`: counts only what came after its mark and
- * matches its scope. `reset()` moves the mark to now.
- *
- * @example const view = await remote.view(); await send(); expect(await view.accepted()).toBe(1);
- */
-export class RemoteSinkView implements SinkAddress {
-  constructor(
-    private readonly sink: RemoteSink,
-    readonly scope: ViewScope,
-    private start: Mark,
-  ) {}
-
-  get host(): string {
-    return this.sink.host;
-  }
-  get port(): number {
-    return this.sink.port;
-  }
-  get url(): string {
-    return this.sink.url;
-  }
-  get tlsPort(): number | undefined {
-    return this.sink.tlsPort;
-  }
-  get ca(): string | undefined {
-    return this.sink.ca;
-  }
-
-  /** TLS settings for a client that verifies the sink (nodemailer's `tls` option); throws without TLS. */
-  clientTls(overrides?: ClientTlsOverrides): ClientTlsSettings {
-    return this.sink.clientTls(overrides);
-  }
-
-  /** The mark this view counts from. */
-  get mark(): Mark {
-    return this.start;
-  }
-
-  /** Accepted deliveries in this view. */
-  async accepted(): Promise<number> {
-    if (this.scope.to === undefined && this.scope.from === undefined) return this.sink.acceptedSince(this.start);
-    return (await this.deliveries()).length;
-  }
-
-  /** Kept delivery records in this view, oldest first. */
-  async deliveries(filter: DeliveryFilter | DeliveryPredicate = {}): Promise<DeliveryRecord[]> {
-    if (typeof filter === 'function') {
-      const inScope = compileFilter({ ...this.scopeFilter(), includeRejected: true });
-      return (await this.sink.deliveriesAndMark((r) => inScope(r) && filter(r), this.scopeFilter())).deliveries;
-    }
-    return this.sink.deliveries({ ...filter, ...this.scopeFilter() });
-  }
-
-  /** Kept messages (capture `full`) in this view. */
-  messages(filter: DeliveryFilter | DeliveryPredicate = {}): Promise<CapturedMessage[]> {
-    if (typeof filter === 'function') {
-      const inScope = compileFilter(this.scopeFilter());
-      return this.sink.messages((r) => inScope(r) && filter(r));
-    }
-    return this.sink.messages({ ...filter, ...this.scopeFilter() });
-  }
-
-  /** Like `sink.waitFor`, counting only this view's deliveries. */
-  waitFor(target: WaitTarget, options: WaitOptions = {}): Promise<DeliveryRecord[]> {
-    return this.sink.wait(target, { ...options, since: options.since ?? this.start }, this.scopeFilter());
-  }
-
-  /** Starts counting afresh from now. */
-  async reset(): Promise<void> {
-    this.start = await this.sink.mark();
-  }
-
-  /** What the sink saw, for failure messages. */
-  describe(): Promise<string> {
-    return this.sink.describe();
-  }
-
-  /** The mark as a URL token (`seq:acceptedTotal`), e.g. for `mailhole wait --since`. */
-  get token(): string {
-    return markToken(this.start);
-  }
-
-  private scopeFilter(): DeliveryFilter {
-    const f: DeliveryFilter = { since: this.start };
-    if (this.scope.to !== undefined) f.to = this.scope.to;
-    if (this.scope.from !== undefined) f.from = this.scope.from;
-    return f;
-  }
-}

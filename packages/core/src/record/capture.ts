@@ -1,5 +1,6 @@
+import { HeaderSectionCollector } from '../protocol/header-section.js';
 import type { ConnectionInfo, Delivery, MessageWriter } from '../protocol/types.js';
-import { CapturedMessage, headerSectionEnd } from './parsed.js';
+import { CapturedMessage } from './parsed.js';
 import type { CaptureCounter } from './recorder.js';
 import { addHeaderSection, type DeliveryRecord } from './records.js';
 
@@ -12,9 +13,6 @@ export interface CaptureLimits {
   /** Largest message the sink accepts (`maxMessageSize`); 0 = no limit. */
   maxMessageSize: number;
 }
-
-/** The header section is kept for filters up to this size, like the session's own collector. */
-const HEADER_LIMIT = 64 * 1024;
 
 /**
  * Keeps the content of deliveries (capture `full`) within a message count and a byte budget.
@@ -129,11 +127,8 @@ class CaptureWriter implements MessageWriter {
   /** Octets held (reserved in the store). */
   length = 0;
   private state: 'keeping' | 'dropped' | 'done' = 'keeping';
-  private header: Buffer[] = [];
-  private headerLength = 0;
-  private headerDone = false;
-  /** The last octets of the header collected so far, to find a blank line split across chunks. */
-  private tail = '';
+  /** Kept even when the content is dropped: records and filters read it. */
+  private readonly header = new HeaderSectionCollector();
 
   constructor(
     readonly store: CaptureStore,
@@ -142,7 +137,7 @@ class CaptureWriter implements MessageWriter {
 
   write(chunk: Buffer): void {
     if (this.state === 'done' || chunk.length === 0) return;
-    if (!this.headerDone) this.collectHeader(chunk);
+    this.header.add(chunk);
     if (this.state === 'dropped') return;
     if (!this.store.reserve(this, chunk.length)) {
       this.drop();
@@ -154,9 +149,7 @@ class CaptureWriter implements MessageWriter {
 
   /** The header section seen, `undefined` when the message had no octets. */
   headerSection(): Buffer | undefined {
-    if (this.headerLength === 0) return undefined;
-    const all = Buffer.concat(this.header, this.headerLength);
-    return all.subarray(0, headerSectionEnd(all));
+    return this.header.size === 0 ? undefined : this.header.result();
   }
 
   /** The whole message when every one of its `size` octets was kept; releases the reservation either way. */
@@ -181,19 +174,5 @@ class CaptureWriter implements MessageWriter {
     this.parts = [];
     this.length = 0;
     this.state = 'dropped';
-  }
-
-  private collectHeader(chunk: Buffer): void {
-    const room = HEADER_LIMIT - this.headerLength;
-    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    this.header.push(Buffer.from(part));
-    this.headerLength += part.length;
-    const text = this.tail + part.toString('latin1');
-    if (this.headerLength >= HEADER_LIMIT || text.includes('\r\n\r\n') || text.includes('\n\n')) {
-      this.headerDone = true;
-      this.tail = '';
-    } else {
-      this.tail = text.slice(-3);
-    }
   }
 }

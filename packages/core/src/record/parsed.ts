@@ -1,5 +1,5 @@
+import { headerSectionOf, parseHeaderSection } from '../protocol/header-section.js';
 import type { DeliveryRecord } from './records.js';
-import { parseHeaderSection } from './records.js';
 
 /** A mailbox from a header (`From`, `To`, `Cc`, `Reply-To`). */
 export interface MailAddress {
@@ -102,7 +102,7 @@ export async function parseMessage(
   }
   return {
     envelope: { sender: record.sender, recipients: [...record.recipients] },
-    headers: parseHeaderSection(raw.subarray(0, headerSectionEnd(raw))),
+    headers: parseHeaderSection(headerSectionOf(raw)),
     subject: mail.subject,
     messageId: mail.messageId,
     date: mail.date === undefined || Number.isNaN(mail.date.getTime()) ? undefined : mail.date.toISOString(),
@@ -146,44 +146,4 @@ function addresses(field: AddressObjectLike | AddressObjectLike[] | undefined): 
     }
   }
   return out;
-}
-
-/** Offset just past the blank line that ends the header section (or the whole message without one). */
-export function headerSectionEnd(raw: Buffer): number {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return crlf + 2;
-  if (lf >= 0) return lf + 1;
-  return raw.length;
-}
-
-/**
- * Decodes RFC 2047 encoded words (`=?UTF-8?B?…?=`) in a header value, so a subject filter can
- * match what the sender wrote. Unknown charsets are left encoded.
- */
-export function decodeEncodedWords(value: string): string {
-  if (!value.includes('=?')) return value;
-  // Whitespace between two adjacent encoded words is not part of the text (RFC 2047 §6.2).
-  const joined = value.replace(/(=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)/g, '$1');
-  return joined.replace(
-    /=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?\s]*)\?=/g,
-    (word, charset: string, encoding, text) => {
-      try {
-        const bytes =
-          encoding.toUpperCase() === 'B'
-            ? Buffer.from(text, 'base64')
-            : Buffer.from(
-                text
-                  .replace(/_/g, ' ')
-                  .replace(/=([0-9A-Fa-f]{2})/g, (_: string, hex: string) =>
-                    String.fromCharCode(Number.parseInt(hex, 16)),
-                  ),
-                'latin1',
-              );
-        return new TextDecoder(charset.toLowerCase()).decode(bytes);
-      } catch {
-        return word;
-      }
-    },
-  );
 }

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { clearTimeout, setTimeout } from 'node:timers';
 import type { Reply } from '../protocol/reply.js';
 import { replyToString } from '../protocol/reply.js';
 import type {
@@ -10,83 +9,20 @@ import type {
   SessionObserver,
   Transaction,
 } from '../protocol/types.js';
+import { compileFilter, type DeliveryFilter, type DeliveryPredicate, type Mark } from './filter.js';
 import { type DeliveryRecord, replyRecordToString, toDeliveryRecord } from './records.js';
+import { type CaptureCounter, type SinkStats, zeroStats } from './stats.js';
+import { checkWaitCount, Waiters, waitTimedOut, waitTimeout } from './wait.js';
 
-/** Counters of a sink. Every count starts at 0 and `reset()` zeroes them. */
-export interface SinkStats {
-  /** Accepted deliveries: messages whose final reply to DATA or BDAT LAST was 2xx. */
-  accepted: number;
-  /** Messages whose final reply was 4xx or 5xx. */
-  rejected: number;
-  /** Connections accepted (over the connection limit ones included). */
-  connections: number;
-  /** Connections open right now (not zeroed by reset). */
-  activeConnections: number;
-  /** Connections turned away with 421 because of `maxConnections` or `maxConnectionsPerAddress`. */
-  refusedConnections: number;
-  /** Mail transactions started (MAIL FROM accepted). */
-  transactions: number;
-  recipientsAccepted: number;
-  recipientsRejected: number;
-  /** Message octets of accepted deliveries. */
-  acceptedBytes: number;
-  /** Octets read from clients, commands included. */
-  receivedBytes: number;
-  /** Fault rules that fired. */
-  faults: number;
-  /** Delivery records dropped to stay within `maxRecords` (counted, never silently lost). */
-  evictedRecords: number;
-  /** Messages whose content is kept right now (capture `full`). */
-  capturedMessages: number;
-  /** Octets of message content kept right now (capture `full`), at most `maxCaptureBytes`. */
-  capturedBytes: number;
-  /** Captured messages dropped to stay within `maxRecords` or `maxCaptureBytes`. */
-  evictedMessages: number;
-  /** Octets of the captured messages dropped to stay within the limits. */
-  evictedBytes: number;
-  /** Accepted messages whose content was not kept: larger than `maxCaptureBytes` or `maxMessageSize`. */
-  uncapturedMessages: number;
-}
-
-/** The capture counters, kept by the capture store through `Recorder.count`. */
-export type CaptureCounter =
-  | 'capturedMessages'
-  | 'capturedBytes'
-  | 'evictedMessages'
-  | 'evictedBytes'
-  | 'uncapturedMessages';
-
-/** A point in a sink's history: count or wait for what came after it (per-test accounting). */
-export interface Mark {
-  /** Sequence number of the last delivery record when the mark was taken. */
-  seq: number;
-  /** Accepted deliveries since the sink started (never reset) when the mark was taken. */
-  acceptedTotal: number;
-}
-
-/** Selects deliveries; every given field must match. Works the same in-process and remotely. */
-export interface DeliveryFilter {
-  /** An envelope recipient, compared case-insensitively. */
-  to?: string;
-  /** The envelope sender, compared case-insensitively. */
-  from?: string;
-  /** Substring of the subject (needs the header section: capture `full` or header switches on). */
-  subject?: string;
-  /** A header that must be present, optionally with a value substring: `{ name: 'x-test', value: '42' }`. */
-  header?: { name: string; value?: string };
-  /** Only deliveries after this mark. */
-  since?: Mark;
-  /** Include rejected deliveries too (default: accepted only). */
-  includeRejected?: boolean;
-}
-
-export type DeliveryPredicate = (record: DeliveryRecord) => boolean;
+export type { DeliveryFilter, DeliveryPredicate, Mark } from './filter.js';
+export { compileFilter } from './filter.js';
+export type { CaptureCounter, SinkStats } from './stats.js';
 
 /** What a wait targets: a number of accepted deliveries, a predicate, or a filter. */
 export type WaitTarget = number | DeliveryPredicate | DeliveryFilter;
 
 export interface WaitOptions {
-  /** Milliseconds before the wait fails (default 3000). */
+  /** Milliseconds before the wait fails (default 3000, `DEFAULT_WAIT_MS`). */
   timeout?: number;
   /** Count only deliveries after this mark. */
   since?: Mark;
@@ -94,18 +30,6 @@ export interface WaitOptions {
   count?: number;
   /** Abandons the wait (it rejects with the signal's reason), e.g. when an HTTP long-poll client leaves. */
   signal?: AbortSignal;
-}
-
-/** Thrown when `waitFor` times out; `message` says what did arrive. */
-export class WaitTimeoutError extends Error {
-  override name = 'WaitTimeoutError';
-  constructor(
-    message: string,
-    readonly expected: number,
-    readonly received: number,
-  ) {
-    super(message);
-  }
 }
 
 /** The last thing a session saw: for error messages that say more than "expected 1, got 0". */
@@ -129,13 +53,6 @@ export interface RecorderOptions {
   onDelivery?: ((record: DeliveryRecord, delivery: Delivery) => void) | undefined;
 }
 
-interface Waiter {
-  check(): boolean;
-  fail(error: Error): void;
-}
-
-const DEFAULT_WAIT_MS = 3000;
-
 /**
  * Counts and remembers what a sink's sessions did, and wakes waiters. Event-driven: no polling.
  * Events: `connection`, `transaction`, `recipient`, `delivery` (a DeliveryRecord), `fault`, `disconnect`.
@@ -145,7 +62,7 @@ export class Recorder extends EventEmitter implements SessionObserver {
   private records: DeliveryRecord[] = [];
   private seq = 0;
   private acceptedTotal = 0;
-  private waiters = new Set<Waiter>();
+  private readonly waiters = new Waiters();
   private lastEnd: SessionEnd | undefined;
   private refusals = new Map<number, string>();
 
@@ -283,9 +200,7 @@ export class Recorder extends EventEmitter implements SessionObserver {
       this.options.onDelivery?.(record, delivery);
       this.emit('delivery', record);
     }
-    if (this.waiters.size > 0) {
-      for (const waiter of this.waiters) if (waiter.check()) this.waiters.delete(waiter);
-    }
+    this.waiters.check();
   }
 
   /**
@@ -293,16 +208,16 @@ export class Recorder extends EventEmitter implements SessionObserver {
    * Event-driven; rejects after `timeout` ms with a message that says what did arrive.
    */
   waitFor(target: WaitTarget, options: WaitOptions = {}): Promise<DeliveryRecord[]> {
-    const timeout = options.timeout ?? DEFAULT_WAIT_MS;
-    if (!Number.isFinite(timeout) || timeout < 0) {
-      return Promise.reject(new RangeError(`waitFor: timeout must be a number of milliseconds >= 0, got ${timeout}`));
-    }
-    if (typeof target === 'number' && (!Number.isInteger(target) || target < 0)) {
-      return Promise.reject(new RangeError(`waitFor: count must be a whole number >= 0, got ${target}`));
+    let timeout: number;
+    try {
+      timeout = waitTimeout(options.timeout);
+      if (typeof target === 'number') checkWaitCount(target);
+    } catch (error) {
+      return Promise.reject(error);
     }
     const since = options.since;
     const wanted = typeof target === 'number' ? target : (options.count ?? 1);
-    // Compiled once: waiters re-check on every delivery.
+    // Compiled once: waits re-check on every delivery.
     const sinceSeq = since?.seq ?? 0;
     const match: (r: DeliveryRecord) => boolean =
       typeof target === 'object'
@@ -311,63 +226,24 @@ export class Recorder extends EventEmitter implements SessionObserver {
           ? (r) => r.accepted && r.seq > sinceSeq && target(r)
           : (r) => r.accepted && r.seq > sinceSeq;
     const matches = (): DeliveryRecord[] => this.records.filter(match);
-    const reached = (): boolean => {
-      if (typeof target === 'number') {
-        return (since === undefined ? this.counters.accepted : this.acceptedSince(since)) >= target;
-      }
-      return matches().length >= wanted;
-    };
-
-    const signal = options.signal;
-    return new Promise<DeliveryRecord[]>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      if (reached()) {
-        resolve(matches());
-        return;
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        this.waiters.delete(waiter);
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      const waiter: Waiter = {
-        check: () => {
-          if (!reached()) return false;
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve(matches());
-          return true;
-        },
-        fail: (error) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(waiter);
-      timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        signal?.removeEventListener('abort', onAbort);
-        const got =
-          typeof target === 'number'
-            ? since === undefined
-              ? this.counters.accepted
-              : this.acceptedSince(since)
-            : matches().length;
-        reject(new WaitTimeoutError(this.describeTimeout(timeout, wanted, got, target, since), wanted, got));
-      }, timeout);
-    });
+    const count = (): number =>
+      typeof target === 'number'
+        ? since === undefined
+          ? this.counters.accepted
+          : this.acceptedSince(since)
+        : matches().length;
+    const reached = (): DeliveryRecord[] | undefined => (count() >= wanted ? matches() : undefined);
+    const criterion =
+      typeof target === 'number' ? undefined : typeof target === 'function' ? 'predicate' : JSON.stringify(target);
+    const reportSince = since ?? (typeof target === 'object' ? target.since : undefined);
+    return this.waiters.wait(reached, timeout, options.signal, () =>
+      waitTimedOut(timeout, wanted, count(), criterion, this.describe(reportSince ? { since: reportSince } : {})),
+    );
   }
 
   /** Rejects every pending wait (the sink is closing). */
   failWaiters(error: Error): void {
-    for (const waiter of this.waiters) waiter.fail(error);
-    this.waiters.clear();
+    this.waiters.failAll(error);
   }
 
   /** Records matching a raw predicate, rejected ones included (views combine filters with it). */
@@ -404,21 +280,6 @@ export class Recorder extends EventEmitter implements SessionObserver {
     }
     return lines.join('\n');
   }
-
-  private describeTimeout(
-    timeout: number,
-    wanted: number,
-    got: number,
-    target: WaitTarget,
-    waitSince: Mark | undefined,
-  ): string {
-    const what =
-      typeof target === 'number'
-        ? `${got} of ${wanted} deliveries`
-        : `${got} of ${wanted} matching deliveries (${typeof target === 'function' ? 'predicate' : JSON.stringify(target)})`;
-    const since = waitSince ?? (typeof target === 'object' ? target.since : undefined);
-    return `waitFor timed out after ${timeout} ms with ${what}.\n${this.describe(since ? { since } : {})}`;
-  }
 }
 
 /** One line per delivery record, for reports. */
@@ -426,48 +287,4 @@ export function describeRecord(r: DeliveryRecord): string {
   const to = r.recipients.length > 0 ? r.recipients.join(', ') : '(no accepted recipient)';
   const tls = r.tls ? ` over ${r.tls.protocol}` : '';
   return `#${r.seq} ${r.accepted ? 'accepted' : 'rejected'} from <${r.sender}> to ${to}, ${r.size} octets${tls}: ${replyRecordToString(r.reply)}`;
-}
-
-export function compileFilter(filter: DeliveryFilter): (r: DeliveryRecord) => boolean {
-  const to = filter.to?.toLowerCase();
-  const from = filter.from?.toLowerCase();
-  const subject = filter.subject;
-  const header = filter.header ? { name: filter.header.name.toLowerCase(), value: filter.header.value } : undefined;
-  const sinceSeq = filter.since?.seq;
-  const includeRejected = filter.includeRejected === true;
-  return (r) => {
-    if (!includeRejected && !r.accepted) return false;
-    if (sinceSeq !== undefined && r.seq <= sinceSeq) return false;
-    if (to !== undefined && !r.recipients.some((a) => a.toLowerCase() === to)) return false;
-    if (from !== undefined && r.sender.toLowerCase() !== from) return false;
-    if (subject !== undefined && !(r.subject ?? '').includes(subject)) return false;
-    if (header !== undefined) {
-      const values = r.headers?.[header.name];
-      if (values === undefined) return false;
-      if (header.value !== undefined && !values.some((v) => v.includes(header.value as string))) return false;
-    }
-    return true;
-  };
-}
-
-function zeroStats(): SinkStats {
-  return {
-    accepted: 0,
-    rejected: 0,
-    connections: 0,
-    activeConnections: 0,
-    refusedConnections: 0,
-    transactions: 0,
-    recipientsAccepted: 0,
-    recipientsRejected: 0,
-    acceptedBytes: 0,
-    receivedBytes: 0,
-    faults: 0,
-    evictedRecords: 0,
-    capturedMessages: 0,
-    capturedBytes: 0,
-    evictedMessages: 0,
-    evictedBytes: 0,
-    uncapturedMessages: 0,
-  };
 }

@@ -1,7 +1,7 @@
+import { decodeEncodedWords, parseHeaderSection } from '../protocol/header-section.js';
 import type { Reply } from '../protocol/reply.js';
 import { replyToString } from '../protocol/reply.js';
 import type { BodyType, Delivery, FiredFault, TlsInfo } from '../protocol/types.js';
-import { decodeEncodedWords } from './parsed.js';
 
 /** A reply as plain JSON, the same in-process and through the control API. */
 export interface ReplyRecord {
@@ -119,24 +119,4 @@ export function addHeaderSection(record: DeliveryRecord, raw: Buffer): void {
   record.headers = parseHeaderSection(raw);
   const subject = record.headers.subject?.[0];
   if (subject !== undefined) record.subject = decodeEncodedWords(subject);
-}
-
-/** A header field name: printable US-ASCII except the colon (RFC 5322 §3.6.8). */
-export const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
-
-/** Unfolds a raw header section into lower-cased names and values (RFC 5322 §2.2.3). */
-export function parseHeaderSection(raw: Buffer): Record<string, string[]> {
-  const out: Record<string, string[]> = Object.create(null);
-  const text = raw.toString('utf8').replace(/\r?\n[ \t]/g, ' ');
-  for (const line of text.split(/\r?\n/)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    if (!HEADER_NAME.test(name)) continue;
-    const value = line.slice(colon + 1).trim();
-    const list = out[name];
-    if (list === undefined) out[name] = [value];
-    else list.push(value);
-  }
-  return out;
 }

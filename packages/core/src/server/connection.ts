@@ -4,14 +4,16 @@ import { type SecureContext, TLSSocket } from 'node:tls';
 import { replies } from '../protocol/replies.js';
 import { encodeReply, formatReply, type Reply, reply } from '../protocol/reply.js';
 import type { SmtpSession } from '../protocol/session.js';
-import type { Delivery, TlsInfo } from '../protocol/types.js';
-import type { Recorder } from '../record/recorder.js';
-import { refuseHandshake } from '../tls/handshake-fault.js';
+import type { Delivery } from '../protocol/types.js';
 import { type DeadlineExpired, Deadlines } from './deadlines.js';
+import { upgradeToTls } from './tls-upgrade.js';
 
 /** What a connection needs from its sink. */
 export interface ConnectionHost {
-  readonly recorder: Recorder;
+  /** Octets arrived from the client (counted where the sink keeps its counts). */
+  received(octets: number): void;
+  /** A delivery's final reply was written; it may throw (a user's 'delivery' listener). */
+  delivered(delivery: Delivery): void;
   readonly idleTimeout: number;
   /** Per-record deadline in ms (0 = none), see Deadlines. */
   readonly recordTimeout: number;
@@ -130,7 +132,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    this.host.recorder.received(chunk.length);
+    this.host.received(chunk.length);
     if (this.waiting !== undefined || this.upgrading) {
       this.backlog.push(chunk);
       return;
@@ -256,7 +258,7 @@ export class Connection {
 
   private delivered(delivery: Delivery): void {
     try {
-      this.host.recorder.delivered(delivery);
+      this.host.delivered(delivery);
     } catch (error) {
       // A throwing 'delivery' listener is the user's bug; the session must go on regardless.
       this.host.internalError(error);
@@ -313,8 +315,8 @@ export class Connection {
   }
 
   private startTls(): void {
-    const context = this.host.secureContext();
-    if (context === undefined) {
+    const secureContext = this.host.secureContext();
+    if (secureContext === undefined) {
       this.session.terminate(replies.tlsNotAvailable);
       this.drain();
       return;
@@ -334,34 +336,17 @@ export class Connection {
     // From here the handshake timer below watches the connection; the plain socket's would fire unheard.
     plain.setTimeout(0);
     plain.on('close', () => this.onClose());
-    const handshakeTimeout = (): void => this.destroy();
-    if (this.host.handshakeFault) {
-      refuseHandshake(plain);
-      plain.setTimeout(this.host.idleTimeout, handshakeTimeout);
-      return;
-    }
-    const secure = new TLSSocket(plain, {
-      isServer: true,
-      secureContext: context,
-      requestCert: false,
+    const context = this.host.handshakeFault ? undefined : secureContext;
+    this.socket = upgradeToTls(plain, context, 'starttls', this.host.idleTimeout, {
+      secured: (secure, info) => {
+        this.upgrading = false;
+        this.session.tlsStarted(info);
+        // Idle from now on means an idle session, which gets its 421 from onIdle.
+        this.attach(secure);
+        secure.setTimeout(this.host.idleTimeout);
+      },
+      failed: () => this.destroy(),
     });
-    this.socket = secure;
-    secure.on('error', () => this.destroy());
-    secure.once('secure', () => {
-      this.upgrading = false;
-      const info: TlsInfo = {
-        protocol: secure.getProtocol() ?? 'unknown',
-        cipher: secure.getCipher()?.name ?? 'unknown',
-        mode: 'starttls',
-      };
-      if (typeof secure.servername === 'string' && secure.servername !== '') info.servername = secure.servername;
-      this.session.tlsStarted(info);
-      // Idle from now on means an idle session, which gets its 421 from onIdle.
-      secure.removeListener('timeout', handshakeTimeout);
-      this.attach(secure);
-      secure.setTimeout(this.host.idleTimeout);
-    });
-    secure.setTimeout(this.host.idleTimeout, handshakeTimeout);
   }
 
   private onIdle(): void {

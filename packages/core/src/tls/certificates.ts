@@ -5,15 +5,11 @@ import { dirname, resolve } from 'node:path';
 import { domainToASCII } from 'node:url';
 import { writeFileAtomic } from './atomic-file.js';
 import { createCacheFile, openCacheDir, readCacheFile, replaceCacheFile } from './cache-dir.js';
-import { createAuthority, issueServerCertificate, type Validity } from './issue.js';
+import { type CertificateAuthority, createAuthority, issueServerCertificate, type Validity } from './issue.js';
 
 export { defaultCacheDir } from './cache-dir.js';
 
-/** A certificate authority: its certificate and private key, both PEM. */
-export interface CertificateAuthority {
-  certPem: string;
-  keyPem: string;
-}
+export type { CertificateAuthority } from './issue.js';
 
 /**
  * What a TLS server needs to present a certificate, and what its clients need to trust it.

@@ -1,7 +1,12 @@
 import { createPrivateKey, KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { CertificateAuthority } from './certificates.js';
 import { loadX509, type X509Module } from './x509-module.js';
+
+/** A certificate authority: its certificate and private key, both PEM. */
+export interface CertificateAuthority {
+  certPem: string;
+  keyPem: string;
+}
 
 /** A certificate and its private key, both PEM. */
 export interface IssuedCertificate {

@@ -1,4 +1,3 @@
-import type { ClientTlsOverrides, ClientTlsSettings } from '../tls/client-settings.js';
 import {
   compileFilter,
   type DeliveryFilter,
@@ -7,49 +6,17 @@ import {
   type Recorder,
   type WaitOptions,
   type WaitTarget,
-} from './recorder.js';
-import type { DeliveryRecord } from './records.js';
-
-/** Which deliveries a view sees: those after its mark, optionally only to/from an address. */
-export interface ViewScope {
-  /** Only deliveries to this envelope recipient (concurrent tests on one sink don't see each other's mail). */
-  to?: string;
-  /** Only deliveries from this envelope sender. */
-  from?: string;
-}
-
-/** Where a sink listens, shared by sinks and views. */
-export interface SinkAddress {
-  readonly host: string;
-  readonly port: number;
-  readonly url: string;
-  readonly tlsPort: number | undefined;
-  readonly ca: string | undefined;
-  /** TLS settings for a client that verifies the sink (nodemailer's `tls` option). */
-  clientTls?(overrides?: ClientTlsOverrides): ClientTlsSettings;
-}
+} from '../record/recorder.js';
+import type { DeliveryRecord } from '../record/records.js';
+import type { ClientTlsOverrides, ClientTlsSettings } from '../tls/client-settings.js';
+import type { MailSinkView, SinkAddress, ViewScope } from './mail-sink.js';
 
 /**
- * A per-test window on a sink: `accepted`, `deliveries()` and `waitFor()` count only what came
- * after the view's mark (and matches its scope). `reset()` moves the mark to now.
- *
- * @example const view = sink.view(); await send(); expect(view.accepted).toBe(1);
+ * The address members of a view, forwarded from the sink behind it: written once for the
+ * in-process `SinkView` and the remote `RemoteSinkView`.
  */
-export class SinkView implements SinkAddress {
-  private start: Mark;
-
-  constructor(
-    private readonly recorder: Recorder,
-    private readonly address: SinkAddress,
-    readonly scope: ViewScope = {},
-  ) {
-    this.start = recorder.mark();
-    if ((scope.to !== undefined || scope.from !== undefined) && !recorder.keepsRecords) {
-      throw new TypeError(
-        'sink.view({ to, from }) needs delivery records: start the sink with capture "envelope" or "full", not "count"',
-      );
-    }
-  }
+export abstract class SinkAddressOf implements SinkAddress {
+  constructor(private readonly address: SinkAddress) {}
 
   get host(): string {
     return this.address.host;
@@ -71,6 +38,31 @@ export class SinkView implements SinkAddress {
   clientTls(overrides?: ClientTlsOverrides): ClientTlsSettings {
     if (this.address.clientTls === undefined) throw new Error('view.clientTls(): this sink has no TLS');
     return this.address.clientTls(overrides);
+  }
+}
+
+/**
+ * A per-test window on a sink: `accepted`, `deliveries()` and `waitFor()` count only what came
+ * after the view's mark (and matches its scope). `reset()` moves the mark to now.
+ *
+ * @example const view = sink.view(); await send(); expect(view.accepted).toBe(1);
+ */
+export class SinkView extends SinkAddressOf implements MailSinkView<'in-process'> {
+  private start: Mark;
+
+  /** @internal use `sink.view()` */
+  constructor(
+    private readonly recorder: Recorder,
+    address: SinkAddress,
+    readonly scope: ViewScope = {},
+  ) {
+    super(address);
+    this.start = recorder.mark();
+    if ((scope.to !== undefined || scope.from !== undefined) && !recorder.keepsRecords) {
+      throw new TypeError(
+        'sink.view({ to, from }) needs delivery records: start the sink with capture "envelope" or "full", not "count"',
+      );
+    }
   }
 
   /** The mark this view counts from. */
