@@ -19,6 +19,7 @@ export interface TranscriptEntry {
   at: number;
   /** `client`: a command; `server`: a reply; `note`: what happened between them. */
   from: 'client' | 'server' | 'note';
+  /** The command line, the reply (all its lines), or the note; AUTH secrets as `<masked>`. */
   text: string;
   /** For a reply: the fault rule, mode, header switch or delay that decided it. */
   decidedBy?: string;
@@ -26,13 +27,19 @@ export interface TranscriptEntry {
 
 /** The conversation of one SMTP session, as `GET /api/sessions/:id` answers it. */
 export interface SessionTranscriptRecord {
+  /** The session's connection id (`record.connectionId` of its deliveries). */
   connectionId: number;
+  /** The client's address and port. */
   client: { address: string; port: number };
+  /** Name of the listener that accepted it: `smtp`, `smtps` (implicit TLS) or `lmtp`. */
   listener: string;
+  /** When the connection was accepted (ms since the epoch). */
   startedAt: number;
   /** When the connection closed; absent while it is open. */
   endedAt?: number;
+  /** TLS in force (STARTTLS or implicit), with the SNI name the client asked for. */
   tls?: TlsInfo;
+  /** The AUTH mechanism and user, once AUTH succeeded. */
   auth?: { mechanism: string; user: string };
   /** The first lines of the session. */
   head: TranscriptEntry[];
