@@ -15,7 +15,9 @@ const toolBin = (name) => join(root, 'node_modules', '.bin', name);
 
 /** Named exports a package must expose from both `import` and `require` (beyond resolving). */
 const requiredExports = {
-  '@mailhole/core': ['startSink'],
+  '@mailhole/core': ['startSink', 'createMailbox'],
+  '@mailhole/core/adapter': ['startSharedSink', 'publishEnv', 'sinkEnv', 'checkAccepted'],
+  '@mailhole/playwright': ['startSharedMailhole', 'test', 'expect'],
 };
 
 const failures = [];
@@ -220,14 +222,13 @@ function checkInstalled(pkg, packed, folder) {
   const name = pkg.manifest.name;
   const probe = join(folder, 'probe.mjs');
   if (!existsSync(probe)) writeFileSync(probe, probeSource);
-  const required = requiredExports[name] ?? [];
-
   for (const [subpath, kinds] of entryPoints(pkg.manifest)) {
     const specifier = subpath === '.' ? name : `${name}/${normalize(subpath)}`;
+    const required = requiredExports[specifier] ?? [];
     for (const kind of kinds) {
-      // Only the root entry of a package with required names is executed: adapter entries import
-      // their test framework, which only works inside that framework's own run.
-      const mode = subpath === '.' && required.length > 0 ? 'load' : 'resolve';
+      // Only entries with required names are executed: other adapter entries import their test
+      // framework, which only works inside that framework's own run.
+      const mode = required.length > 0 ? 'load' : 'resolve';
       const result = run(process.execPath, [probe, kind, specifier, mode, required.join(',')], { cwd: folder });
       if (!result.ok) fail(name, `${kind}('${specifier}')`, result.output.split('\n')[0] || result.why);
       else pass(`${kind}('${specifier}')`, mode === 'load' ? `exposes ${required.join(', ')}` : 'resolves');

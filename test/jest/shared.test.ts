@@ -41,7 +41,7 @@ describe('globalSetup/globalTeardown: one shared sink for three workers (-w 3)',
 
   it('removes the CA file in globalTeardown', async () => {
     const { caFile } = JSON.parse(await readFile(reportFile, 'utf8')) as { caFile: string };
-    expect(caFile).toMatch(/mailhole-jest-.*ca\.pem$/);
+    expect(caFile).toMatch(/mailhole-shared-.*ca\.pem$/);
     expect(existsSync(caFile)).toBe(false);
   });
 

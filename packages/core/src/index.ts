@@ -7,6 +7,9 @@
  * // point the code under test at sink.host / sink.port, send, then:
  * await sink.waitFor(1);
  * await sink.close();
+ *
+ * This entry is what a test author uses. Plumbing for test-runner adapters (a shared sink started
+ * once with its env published, the matcher checks) is in `@mailhole/core/adapter`.
  */
 
 export type { AuthMechanism, AuthOptions } from './behaviour/auth.js';
@@ -41,8 +44,6 @@ export type { RejectionCatalogue } from './behaviour/replies.js';
 export { bounceReplies } from './behaviour/replies.js';
 export type { ControlApiOptions } from './control/api.js';
 export { UnauthenticatedApiError } from './control/api.js';
-export type { SinkEnvSource, SinkEnvVariable } from './control/env.js';
-export { publishEnv, SINK_ENV_VARIABLES, sinkEnv } from './control/env.js';
 export type { ConnectOptions } from './control/remote.js';
 export { connectSink, RemoteError, RemoteSink, RemoteSinkView } from './control/remote.js';
 export type { RemoteFaultHandle } from './control/remote-faults.js';
@@ -64,16 +65,11 @@ export type {
   StagePolicy,
   TlsInfo,
 } from './protocol/types.js';
-export type {
-  CheckOptions,
-  CheckResult,
-  ExpectMatcherContext,
-  LocalMailSource,
-  MailSource,
-  ReceiveOptions,
-  RemoteMailSource,
-} from './record/assertions.js';
-export { checkAccepted, checkReceive, checkReceivedMailTo } from './record/assertions.js';
+export type { LocalMailSource, MailSource, ReceiveOptions, RemoteMailSource } from './record/assertions.js';
+export type { MailboxMessage, MailboxOptions, MailboxSource, MessageQuery } from './record/mailbox.js';
+export { createMailbox, Mailbox } from './record/mailbox.js';
+export type { CodeOptions, LinkQuery, MessageBodies, MessageHelpers } from './record/message-content.js';
+export { messageCodes, messageLink, messageLinks } from './record/message-content.js';
 export type { MailAddress, ParsedAttachment, ParsedMessage, ParsedMessageJson } from './record/parsed.js';
 export { CapturedMessage } from './record/parsed.js';
 export type { Live, Reach, Read } from './record/reach.js';

@@ -1,13 +1,5 @@
-import {
-  checkAccepted,
-  checkReceive,
-  checkReceivedMailTo,
-  connectSink,
-  type ExpectMatcherContext,
-  type Sink,
-  type StartOptions,
-  startSink,
-} from '@mailhole/core';
+import { connectSink, type Sink, type StartOptions, startSink } from '@mailhole/core';
+import { checkAccepted, checkReceive, checkReceivedMailTo, type ExpectMatcherContext } from '@mailhole/core/adapter';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 

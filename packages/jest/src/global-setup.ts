@@ -1,7 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ControlApiOptions, publishEnv, type StartOptions, sinkEnv, startSink } from '@mailhole/core';
+import type { ControlApiOptions, StartOptions } from '@mailhole/core';
+import { startSharedSink } from '@mailhole/core/adapter';
 import { configError, optionsFromConfig } from './options.js';
 import { SHARED_OPTIONS_KEY, SHARED_STATE, type SharedState } from './shared-env.js';
 
@@ -50,36 +48,14 @@ export default async function globalSetup(
     );
   }
   const api: ControlApiOptions = typeof apiOption === 'object' && apiOption !== null ? { ...apiOption } : {};
-  const sink = await startSink({ ...options, api }).catch((error: unknown) => {
+  // Workers start after globalSetup and inherit process.env: that is how they find the sink.
+  const shared = await startSharedSink({ ...options, api }).catch((error: unknown) => {
     throw configError(error, ENTRY, `testEnvironmentOptions.${SHARED_OPTIONS_KEY}`);
   });
-
-  let caDir: string | undefined;
-  let caFile: string | undefined;
-  try {
-    if (sink.ca !== undefined) {
-      caDir = await mkdtemp(join(tmpdir(), 'mailhole-jest-'));
-      caFile = await sink.writeCa(join(caDir, 'ca.pem'));
-    }
-  } catch (error) {
-    await sink.close();
-    if (caDir !== undefined) await rm(caDir, { recursive: true, force: true });
-    throw error;
-  }
-
-  // Workers start after globalSetup and inherit process.env: that is how they find the sink.
-  // Every variable is set or cleared, so none is left over from the environment Jest started in.
-  const restoreEnv = publishEnv(sinkEnv(sink, { token: api.token, caFile }));
-
   store[SHARED_STATE] = {
     async close() {
       delete store[SHARED_STATE];
-      restoreEnv();
-      try {
-        await sink.close();
-      } finally {
-        if (caDir !== undefined) await rm(caDir, { recursive: true, force: true });
-      }
+      await shared.close();
     },
   };
 }

@@ -1,7 +1,7 @@
-import { checkAccepted, checkReceive, checkReceivedMailTo, type ReceiveOptions } from '@mailhole/core';
+import { checkAccepted, checkReceive, checkReceivedMailTo, type ReceiveOptions } from '@mailhole/core/adapter';
 import type { ExpectationResult, MatcherContext, SyncExpectationResult } from 'expect';
 
-export type { LocalMailSource, MailSource, ReceiveOptions, RemoteMailSource } from '@mailhole/core';
+export type { LocalMailSource, MailSource, ReceiveOptions, RemoteMailSource } from '@mailhole/core/adapter';
 
 // Named in the TypeError a matcher throws for anything else: what a Jest test has at hand.
 const sources = 'sink, view, handle or remote sink (with accepted, deliveries, waitFor and describe)';

@@ -3,11 +3,13 @@
  * control API, stopped at teardown. Tests reach it through the `sharedMailhole` fixture (or
  * `inject('mailhole')`); code started outside Vitest's workers finds it in `MAILHOLE_HOST`,
  * `MAILHOLE_PORT`, `MAILHOLE_URL` and `MAILHOLE_API_URL` (plus `MAILHOLE_API_TOKEN`,
- * `MAILHOLE_TLS_PORT` and `MAILHOLE_TLS_URL` when they apply).
+ * `MAILHOLE_TLS_PORT`, `MAILHOLE_TLS_URL` and `MAILHOLE_CA_FILE` when they apply), as with the
+ * Jest and Playwright adapters.
  *
  * @example export default defineConfig({ test: { globalSetup: ['@mailhole/vitest/global-setup'] } });
  */
-import { publishEnv, type StartOptions, sinkEnv, startSink } from '@mailhole/core';
+import type { StartOptions } from '@mailhole/core';
+import { startSharedSink } from '@mailhole/core/adapter';
 import type { ProvidedContext } from 'vitest';
 import type { SharedMailholeAddress } from './shared-address.js';
 
@@ -36,7 +38,8 @@ export function createGlobalSetup(
   return async (project) => {
     const { apiPort, token, ...sinkOptions } = options;
     const api = token === undefined ? { port: apiPort ?? 0 } : { port: apiPort ?? 0, token };
-    const sink = await startSink({ ...sinkOptions, api });
+    const shared = await startSharedSink({ ...sinkOptions, api });
+    const sink = shared.sink;
     const apiUrl = sink.apiUrl as string;
     const address: SharedMailholeAddress = { host: sink.host, port: sink.port, url: sink.url, apiUrl };
     if (sink.tlsPort !== undefined) address.tlsPort = sink.tlsPort;
@@ -44,12 +47,8 @@ export function createGlobalSetup(
     if (sink.ca !== undefined) address.ca = sink.ca;
     if (token !== undefined) address.token = token;
     project.provide('mailhole', address);
-    // For an app under test started by another global setup, or any child process of the run.
-    const restoreEnv = publishEnv(sinkEnv(sink, { token }));
-    return async () => {
-      restoreEnv();
-      await sink.close();
-    };
+    // startSharedSink published MAILHOLE_* for an app under test started by another global setup.
+    return () => shared.close();
   };
 }
 

@@ -5,9 +5,9 @@ import {
   checkReceivedMailTo,
   type ExpectMatcherContext,
   type ReceiveOptions,
-} from '@mailhole/core';
+} from '@mailhole/core/adapter';
 
-export type { LocalMailSource, MailSource, ReceiveOptions, RemoteMailSource } from '@mailhole/core';
+export type { LocalMailSource, MailSource, ReceiveOptions, RemoteMailSource } from '@mailhole/core/adapter';
 
 // Named in the TypeError a matcher throws for anything else: what a Vitest test has at hand.
 const sources = 'sink, view or remote sink (the mailhole or sharedMailhole fixture)';

@@ -1,4 +1,5 @@
 import { headerSectionOf, parseHeaderSection } from '../protocol/header-section.js';
+import { type MessageHelpers, withMessageHelpers } from './message-content.js';
 import type { DeliveryRecord } from './records.js';
 
 /** A mailbox from a header (`From`, `To`, `Cc`, `Reply-To`). */
@@ -25,9 +26,10 @@ export interface ParsedAttachment {
 
 /**
  * The parsed view of a captured message: decoded headers, bodies and attachments (made by
- * mailparser), plus the envelope, so blind copies are visible.
+ * mailparser), plus the envelope, so blind copies are visible, and the helpers an end-to-end test
+ * needs (`links()`, `link()`, `codes()`).
  */
-export interface ParsedMessage {
+export interface ParsedMessage extends MessageHelpers {
   /** The envelope of the delivery: the only place a BCC recipient appears. */
   envelope: { sender: string; recipients: string[] };
   /** Header values by lower-cased name, unfolded but not decoded (RFC 5322). */
@@ -48,7 +50,7 @@ export interface ParsedMessage {
 }
 
 /** The parsed view as JSON (what `GET /api/messages/:id` answers): attachment content in base64. */
-export type ParsedMessageJson = Omit<ParsedMessage, 'attachments'> & {
+export type ParsedMessageJson = Omit<ParsedMessage, 'attachments' | keyof MessageHelpers> & {
   attachments: Array<Omit<ParsedAttachment, 'content'> & { content: string }>;
 };
 
@@ -100,7 +102,7 @@ export async function parseMessage(
   for (const a of addresses(mail.bcc)) {
     if (!bcc.some((b) => b.toLowerCase() === a.address.toLowerCase())) bcc.push(a.address);
   }
-  return {
+  return withMessageHelpers({
     envelope: { sender: record.sender, recipients: [...record.recipients] },
     headers: parseHeaderSection(headerSectionOf(raw)),
     subject: mail.subject,
@@ -122,7 +124,7 @@ export async function parseMessage(
       checksum: a.checksum,
       content: a.content,
     })),
-  };
+  });
 }
 
 /** The parsed view as JSON. */

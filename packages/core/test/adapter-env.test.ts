@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { publishEnv, type Sink, sinkEnv, startSink } from '../src/index.js';
+import { publishEnv, sinkEnv } from '../src/adapter/index.js';
+import { type Sink, startSink } from '../src/index.js';
 
 const sinks: Sink[] = [];
 afterEach(async () => {
