@@ -13,7 +13,8 @@ const clients = [
   { command: 'curl', pkg: 'curl' },
   { command: 'openssl', pkg: 'openssl' },
   { command: 'python3', pkg: 'python3' },
-  // The browser of the Playwright end-to-end examples (Playwright cannot download its own here).
+  // Debian's Chromium (Playwright cannot download its own browser here): the browser of the Playwright
+  // end-to-end examples, and of the web inbox's browser tests (driven with playwright-core).
   { command: 'chromium', pkg: 'chromium' },
 ];
 

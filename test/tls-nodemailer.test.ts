@@ -15,6 +15,8 @@ describe('nodemailer over STARTTLS with verification on', () => {
       protocol: expect.stringMatching(/^TLSv1\.[23]$/),
       cipher: expect.any(String),
       mode: 'starttls',
+      // The name the client asked for with SNI: clientTls() names localhost.
+      servername: 'localhost',
     });
   });
 
@@ -54,6 +56,8 @@ describe('nodemailer over implicit TLS (secure: true) with verification on', () 
       protocol: expect.stringMatching(/^TLSv1\.[23]$/),
       cipher: expect.any(String),
       mode: 'implicit',
+      // The name the client asked for with SNI: clientTls() names localhost.
+      servername: 'localhost',
     });
   });
 

@@ -105,6 +105,11 @@ export type {
 } from './record/recorder.js';
 export { describeRecord } from './record/recorder.js';
 export type { DeliveryRecord, ReplyRecord } from './record/records.js';
+export type {
+  SessionTranscriptRecord,
+  TranscriptEntry,
+  TranscriptOptions,
+} from './record/transcript.js';
 export { DEFAULT_WAIT_MS, WaitTimeoutError } from './record/wait.js';
 export type { MailSink, MailSinkView, SinkAddress, ViewScope } from './server/mail-sink.js';
 export type { CaptureLevel, CertificateInput, SinkOptions, TlsMode } from './server/options.js';

@@ -24,8 +24,10 @@ export interface StartOptions extends EngineOptions {
  */
 export async function startSink(options: StartOptions = {}): Promise<Sink> {
   const { api, ...engine } = options;
-  const sink = await listenSink(engine);
-  if (api !== undefined && api !== false) {
+  const apiOn = api !== undefined && api !== false;
+  // Transcripts feed the web inbox: on with the API unless the options say otherwise.
+  const sink = await listenSink(apiOn && engine.transcripts === undefined ? { ...engine, transcripts: true } : engine);
+  if (apiOn) {
     try {
       sink.controlApi = await serveControlApi(sinkTarget(sink), api === true ? {} : api);
     } catch (error) {

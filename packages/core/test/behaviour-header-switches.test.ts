@@ -83,6 +83,8 @@ describe('header switches in the policy', () => {
     ).toEqual({
       reply: { code: 452, enhanced: '4.2.2', text: 'Mailbox full' },
       delayMs: 1000,
+      // What the session transcript shows next to the reply.
+      decidedBy: 'header switch (delay 1000 ms, reply 452)',
     });
   });
 

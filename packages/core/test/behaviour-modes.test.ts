@@ -109,7 +109,10 @@ describe('delays', () => {
   it('a number delays the final reply to a message only', () => {
     const policy = policyOf(behaviour({ delay: 250 })) as StagePolicy;
 
-    expect(policy.decide(stageContext('message', { sender: 'a@test' }), accepted)).toEqual({ delayMs: 250 });
+    expect(policy.decide(stageContext('message', { sender: 'a@test' }), accepted)).toEqual({
+      delayMs: 250,
+      decidedBy: 'delay 250 ms',
+    });
     expect(policy.decide(stageContext('rcpt', { sender: 'a@test', recipient: 'b@test' }), accepted)).toBeUndefined();
   });
 
@@ -117,7 +120,10 @@ describe('delays', () => {
     const policy = policyOf(behaviour({ delay: { greeting: 1000, rcpt: [5, 10] } })) as StagePolicy;
     const rcpt = policy.decide(stageContext('rcpt', { sender: 'a@test', recipient: 'b@test' }), accepted)?.delayMs;
 
-    expect(policy.decide(stageContext('connect'), accepted)).toEqual({ delayMs: 1000 });
+    expect(policy.decide(stageContext('connect'), accepted)).toEqual({
+      delayMs: 1000,
+      decidedBy: 'delay 1000 ms (option delay)',
+    });
     expect(rcpt).toBeGreaterThanOrEqual(5);
     expect(rcpt).toBeLessThanOrEqual(10);
     expect(policy.decide(stageContext('message', { sender: 'a@test' }), accepted)).toBeUndefined();
@@ -128,12 +134,17 @@ describe('delays', () => {
       behaviour({ tls: 'implicit', delay: { greeting: 100, message: 200 }, listeners: { smtps: { delay: 900 } } }),
     ) as StagePolicy;
 
-    expect(policy.decide(stageContext('connect', { listener: 'smtps' }), accepted)).toEqual({ delayMs: 100 });
+    expect(policy.decide(stageContext('connect', { listener: 'smtps' }), accepted)).toEqual({
+      delayMs: 100,
+      decidedBy: 'delay 100 ms (option delay)',
+    });
     expect(policy.decide(stageContext('message', { sender: 'a@test', listener: 'smtps' }), accepted)).toEqual({
       delayMs: 900,
+      decidedBy: 'delay 900 ms',
     });
     expect(policy.decide(stageContext('message', { sender: 'a@test', listener: 'smtp' }), accepted)).toEqual({
       delayMs: 200,
+      decidedBy: 'delay 200 ms',
     });
   });
 });

@@ -4,7 +4,7 @@ import { delayFor } from './delays.js';
 import { FaultRules } from './faults.js';
 import { type BadSwitch, type HeaderSwitches, readHeaderSwitches } from './header-switches.js';
 import { isPending } from './hooks.js';
-import { modeReply } from './modes.js';
+import { MODES, type Mode, modeReply } from './modes.js';
 import type { ListenerConfig, ResolvedBehaviour } from './options.js';
 import { between, type Random, streamFor } from './random.js';
 import { behaviourReplies } from './replies.js';
@@ -67,6 +67,25 @@ export class SinkBehaviour {
     );
   }
 
+  /**
+   * Switches the sink-wide mode (and accept ratio) while the sink runs; listeners configured with
+   * their own mode keep it. The next final reply follows the new mode.
+   */
+  setMode(mode: Mode, acceptRatio?: number): void {
+    if (!(MODES as readonly unknown[]).includes(mode)) {
+      throw new TypeError(`setMode: mode must be "accept", "bounce" or "random", got ${JSON.stringify(mode)}`);
+    }
+    if (acceptRatio !== undefined && !(typeof acceptRatio === 'number' && acceptRatio >= 0 && acceptRatio <= 1)) {
+      throw new RangeError(`setMode: acceptRatio must be a number from 0 to 1, got ${JSON.stringify(acceptRatio)}`);
+    }
+    const config = this.config;
+    config.base.mode = mode;
+    if (acceptRatio !== undefined) config.base.acceptRatio = acceptRatio;
+    const differs = (c: ListenerConfig): boolean => c.mode !== 'accept' || c.delays.size > 0;
+    config.configured = config.headerSwitches || differs(config.base) || [...config.listeners.values()].some(differs);
+    this.update();
+  }
+
   /** Keeps `target.policy` set while behaviours are in force, and `undefined` otherwise. */
   attach(target: PolicyTarget): void {
     this.targets.push(target);
@@ -94,6 +113,9 @@ export class SinkBehaviour {
         const merge = (decided: Decision | undefined): Decision => {
           if (decided?.reply !== undefined) fault.reply = decided.reply;
           if (decided?.delayMs !== undefined) fault.delayMs = (fault.delayMs ?? 0) + decided.delayMs;
+          if (decided?.decidedBy !== undefined && fault.fault !== undefined) {
+            fault.decidedBy = `fault rule "${fault.fault.rule}" (${fault.fault.action}), then ${decided.decidedBy}`;
+          }
           return fault;
         };
         return isPending(rest) ? rest.then(merge) : merge(rest);
@@ -120,7 +142,7 @@ export class SinkBehaviour {
     const config = this.config.listeners.get(context.connection.listener) ?? this.config.base;
     if (context.stage !== 'message') {
       const delayMs = config.delays.size === 0 ? 0 : delayFor(config.delays, context.stage, this.delayRandom);
-      return delayMs > 0 ? { delayMs } : undefined;
+      return delayMs > 0 ? { delayMs, decidedBy: `delay ${delayMs} ms (option delay)` } : undefined;
     }
     return this.finalReply(context, proposed, config);
   }
@@ -131,14 +153,21 @@ export class SinkBehaviour {
     let acceptRatio = config.acceptRatio;
     let delay = config.delays.get('message');
     let fixed: Reply | undefined;
+    let switched: HeaderSwitches | undefined;
     if (this.config.headerSwitches && context.headers !== undefined) {
       const switches = this.headerSwitches(context.headers);
       if (switches !== undefined) {
-        if ('why' in switches) return { reply: behaviourReplies.badSwitch(switches.header, switches.why) };
+        if ('why' in switches) {
+          return {
+            reply: behaviourReplies.badSwitch(switches.header, switches.why),
+            decidedBy: `header ${switches.header} (unusable: ${switches.why})`,
+          };
+        }
         mode = switches.mode ?? mode;
         acceptRatio = switches.acceptRatio ?? acceptRatio;
         delay = switches.delay ?? delay;
         fixed = switches.reply;
+        switched = switches;
       }
     }
     // A refusal the engine decided (too big, line too long) stands whatever the switches say.
@@ -148,7 +177,9 @@ export class SinkBehaviour {
     const later = context.recipient !== undefined && context.recipient !== context.transaction?.recipients[0]?.address;
     const delayMs = delay === undefined || later ? 0 : between(this.delayRandom, delay[0], delay[1]);
     if (reply === proposed && delayMs === 0) return undefined;
-    const decision: Decision = {};
+    const decision: Decision = {
+      decidedBy: finalReason(mode, acceptRatio, reply === proposed, fixed, switched, delayMs),
+    };
     if (reply !== proposed) decision.reply = reply;
     if (delayMs > 0) decision.delayMs = delayMs;
     return decision;
@@ -162,4 +193,35 @@ export class SinkBehaviour {
     }
     return this.switches;
   }
+}
+
+/** Why the final reply is what it is, in words: header switches, mode, delay. */
+function finalReason(
+  mode: string,
+  acceptRatio: number,
+  unchanged: boolean,
+  fixed: Reply | undefined,
+  switched: HeaderSwitches | undefined,
+  delayMs: number,
+): string {
+  const parts: string[] = [];
+  if (switched !== undefined) {
+    const names = Object.entries(switched).map(([key, value]) =>
+      key === 'reply'
+        ? `reply ${(value as Reply).code}`
+        : key === 'delay'
+          ? `delay ${delayMs} ms`
+          : key === 'acceptRatio'
+            ? `accept ratio ${value}`
+            : `${key} ${value}`,
+    );
+    parts.push(`header switch (${names.join(', ')})`);
+  }
+  if (fixed === undefined || !unchanged) {
+    if (mode === 'random')
+      parts.push(`mode random (accept ratio ${acceptRatio}: ${unchanged ? 'accepted' : 'bounced'})`);
+    else if (mode !== 'accept' && switched?.mode === undefined) parts.push(`mode ${mode}`);
+  }
+  if (delayMs > 0 && switched?.delay === undefined) parts.push(`delay ${delayMs} ms`);
+  return parts.length > 0 ? parts.join(', ') : 'mode accept';
 }

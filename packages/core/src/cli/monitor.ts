@@ -7,6 +7,8 @@ export interface ListeningInfo {
   smtps?: string;
   starttls?: 'offered' | 'required';
   api?: string;
+  /** The web inbox (`<api>/`), open it in a browser. */
+  inbox?: string;
   token?: boolean;
   ca?: string;
   capture: string;
@@ -49,6 +51,8 @@ export class Monitor {
     lines.push(`  SMTP      ${info.smtp}${info.starttls ? ` (STARTTLS ${info.starttls})` : ''}`);
     if (info.smtps) lines.push(`  SMTPS     ${info.smtps}`);
     if (info.api) lines.push(`  API       ${info.api}${info.token ? ' (bearer token required)' : ''}`);
+    if (info.inbox)
+      lines.push(`  Inbox     ${info.inbox}${info.token ? '#token=<your token>' : ''} (open it in a browser)`);
     if (info.ca) lines.push(`  CA        ${info.ca}`);
     else if (info.starttls || info.smtps)
       lines.push('  CA        not written (add --ca-file PATH; GET /api/info has it too)');

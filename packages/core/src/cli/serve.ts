@@ -261,7 +261,7 @@ export async function serve(args: string[], version: string): Promise<void> {
     ...(info.options.tls === 'starttls' || info.options.tls === 'both'
       ? { starttls: info.options.requireTls ? 'required' : 'offered' }
       : {}),
-    ...(controlApi ? { api: controlApi.url, token: api?.token !== undefined } : {}),
+    ...(controlApi ? { api: controlApi.url, inbox: `${controlApi.url}/`, token: api?.token !== undefined } : {}),
     ...(caFile !== undefined ? { ca: caFile } : {}),
     capture: info.options.capture,
     behaviour: describeBehaviour(info, options),

@@ -14,8 +14,11 @@ export interface RequestGuard {
   readonly tokenDigest: Buffer | undefined;
 }
 
-/** Throws an `HttpError` (403 or 401) when the request may not be answered. */
-export function guardRequest(req: IncomingMessage, guard: RequestGuard): void {
+/**
+ * Throws an `HttpError` (403) when the request comes from a foreign site: a Host name that is not
+ * loopback's on a loopback API, or a browser page on another origin. Checked before anything is served.
+ */
+export function guardSite(req: IncomingMessage, guard: RequestGuard): void {
   if (guard.loopback && !hostHeaderIsLoopback(req.headers.host, guard.host)) {
     throw new HttpError(
       403,
@@ -34,6 +37,10 @@ export function guardRequest(req: IncomingMessage, guard: RequestGuard): void {
       `cross-origin requests are refused (Origin ${origin ?? site}): call the API from a test or a script, not from a web page`,
     );
   }
+}
+
+/** Throws an `HttpError` (401) when the API has a token and the request does not carry it. */
+export function guardToken(req: IncomingMessage, guard: RequestGuard): void {
   if (guard.tokenDigest !== undefined) {
     const header = req.headers.authorization;
     // The scheme is case-insensitive (RFC 9110 §11.1): "bearer", "BEARER" and "Bearer" are one.

@@ -4,8 +4,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { setImmediate } from 'node:timers';
 import { URL } from 'node:url';
 import { hostPort, listenerUrl } from '../server/url.js';
-import { digest, guardRequest, isLoopback, type RequestGuard } from './api-guards.js';
+import { digest, guardSite, guardToken, isLoopback, type RequestGuard } from './api-guards.js';
 import { type ApiState, controlRoutes, MAX_WAIT_MS } from './api-routes.js';
+import { inboxRoutes } from './inbox-routes.js';
 import { parseQuery, QueryError } from './query.js';
 import type { ControlTarget } from './target.js';
 
@@ -158,15 +159,20 @@ export async function serveControlApi(target: ControlTarget, options: ControlApi
   let closing = false;
 
   const routes = controlRoutes(target, state);
+  const inbox = inboxRoutes(target);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://mailhole.invalid');
-    guardRequest(req, guard);
+    guardSite(req, guard);
+    // The inbox page holds no data (it asks for it with the token), so a browser loads it without one.
+    if (inbox.serveAsset(req, res, url.pathname)) return;
+    guardToken(req, guard);
+    if (await inbox.handle(req, res, url)) return;
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     if (candidates.length === 0) {
       throw new HttpError(
         404,
-        `no route ${url.pathname}: the API serves /api/stats, /api/health, /api/info, /api/describe, /api/mark, /api/reset, /api/deliveries, /api/deliveries/:id, /api/messages, /api/messages/:id, /api/messages/:id/raw, /api/wait, /api/faults, /api/faults/:name, /api/fired and /metrics`,
+        `no route ${url.pathname}: the API serves /api/stats, /api/health, /api/info, /api/describe, /api/mark, /api/reset, /api/deliveries, /api/deliveries/:id, /api/messages, /api/messages/:id, /api/messages/:id/raw, /api/wait, /api/faults, /api/faults/:name, /api/fired, /metrics, and for the web inbox /, ${inbox.paths}`,
       );
     }
     const route = candidates.find((r) => r.method === req.method);

@@ -1,6 +1,7 @@
 // Node's URL, not the global: a Jest jsdom environment brings its own.
 import { setTimeout } from 'node:timers';
 import { URL } from 'node:url';
+import type { Mode } from '../behaviour/modes.js';
 import { CapturedMessage } from '../record/parsed.js';
 import type {
   DeliveryFilter,
@@ -11,6 +12,7 @@ import type {
   WaitTarget,
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
+import type { SessionTranscriptRecord } from '../record/transcript.js';
 import { checkWaitCount, WaitTimeoutError, waitTimedOut, waitTimeout } from '../record/wait.js';
 import type { MailSink, ViewScope } from '../server/mail-sink.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
@@ -192,6 +194,35 @@ export class RemoteSink implements MailSink<'remote'> {
   /** A human-readable report of what the sink saw (for failure messages). */
   async describe(): Promise<string> {
     return (await this.client.json<{ description: string }>('GET', '/api/describe')).description;
+  }
+
+  /**
+   * Switches the sink-wide mode while it runs, like `sink.setMode` (`POST /api/mode`).
+   *
+   * @example await remote.setMode('bounce'); await remote.setMode('random', 0.8);
+   */
+  async setMode(mode: Mode, acceptRatio?: number): Promise<void> {
+    await this.client.json(
+      'POST',
+      '/api/mode',
+      undefined,
+      acceptRatio === undefined ? { mode } : { mode, acceptRatio },
+    );
+  }
+
+  /**
+   * The command/reply transcript of a session, by connection id (`record.connectionId`), like
+   * `sink.transcript` (`GET /api/sessions/:id`); `undefined` when it is no longer kept.
+   *
+   * @example const t = await remote.transcript((await remote.deliveries())[0].connectionId);
+   */
+  async transcript(connectionId: number): Promise<SessionTranscriptRecord | undefined> {
+    try {
+      return await this.client.json<SessionTranscriptRecord>('GET', `/api/sessions/${connectionId}`);
+    } catch (error) {
+      if (error instanceof RemoteError && error.status === 404) return undefined;
+      throw error;
+    }
   }
 
   /**

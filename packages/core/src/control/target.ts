@@ -3,6 +3,7 @@ import type { Mode } from '../behaviour/modes.js';
 import type { CapturedMessage } from '../record/parsed.js';
 import type { DeliveryFilter, Mark, SinkStats, WaitOptions } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
+import type { SessionTranscriptRecord } from '../record/transcript.js';
 import type { CaptureLevel, ResolvedOptions, TlsMode } from '../server/options.js';
 import type { Sink } from '../server/sink.js';
 
@@ -73,6 +74,14 @@ export interface ControlTarget {
   waitFor(target: number | DeliveryFilter, options: WaitOptions): Promise<DeliveryRecord[]>;
   /** The sink's fault rules (`/api/faults`); absent where rules cannot be shared (worker pools). */
   faults?(): FaultRules;
+  /** Switches the sink-wide mode (`POST /api/mode`); absent where it cannot be shared (worker pools). */
+  setMode?(mode: Mode, acceptRatio?: number): void;
+  /** Why session transcripts cannot be read here, or `undefined` when they can. */
+  transcriptsUnavailable?(): string | undefined;
+  /** A session's transcript by connection id (`GET /api/sessions/:id`). */
+  transcript?(connectionId: number): SessionTranscriptRecord | undefined;
+  /** Calls `listener` with each finished transaction's record until the returned function is called (the inbox's live feed). */
+  subscribe?(listener: (record: DeliveryRecord) => void): () => void;
 }
 
 /** @internal the options `/api/info` shows, from resolved options (an in-process sink or a worker pool's). */
@@ -141,5 +150,15 @@ export function sinkTarget(sink: Sink): ControlTarget {
     message: (id) => sink.message(id),
     waitFor: (target, options) => sink.waitFor(target, options),
     faults: () => sink.faults,
+    setMode: (mode, acceptRatio) => sink.setMode(mode, acceptRatio),
+    transcriptsUnavailable: () =>
+      sink.transcripts === undefined
+        ? 'this sink keeps no session transcripts: start it with transcripts: true (on by default with api)'
+        : undefined,
+    transcript: (connectionId) => sink.transcript(connectionId),
+    subscribe: (listener) => {
+      sink.on('delivery', listener);
+      return () => sink.off('delivery', listener);
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { replies } from './replies.js';
 import { isPositive, type Reply } from './reply.js';
-import { PENDING, SASL_LINE_LIMIT, type SessionCore } from './session-core.js';
+import { MASKED, PENDING, SASL_LINE_LIMIT, type SessionCore } from './session-core.js';
 import type { SaslExchange } from './types.js';
 
 // AUTH (RFC 4954): the SASL exchange, line by line, with the AUTH provider.
@@ -24,6 +24,7 @@ export function auth(s: SessionCore, args: string): void {
   }
   if (exchange === undefined) return s.invalid('AUTH', replies.authMechanism(provider.mechanisms));
   s.sasl = exchange;
+  s.saslMechanism = mechanism.toUpperCase();
   s.mode = 'auth';
   // SASL responses (an XOAUTH2 token, say) may be longer than a command: RFC 4954 §4 allows 12288.
   s.lines.limit = Math.max(SASL_LINE_LIMIT, s.options.maxCommandLineLength);
@@ -33,6 +34,7 @@ export function auth(s: SessionCore, args: string): void {
 
 export function saslResponse(s: SessionCore, line: Buffer): void {
   const text = line.toString('latin1');
+  s.transcript?.command(text === '*' ? '*' : MASKED);
   if (text === '*') return endSasl(s, replies.authCancelled);
   saslStep(s, text);
 }
@@ -65,7 +67,10 @@ export function saslStep(s: SessionCore, base64: string | null): void {
 }
 
 function authDone(final: Reply | undefined, s: SessionCore, user: string): void {
-  if (final !== undefined && isPositive(final)) s.user = user;
+  if (final !== undefined && isPositive(final)) {
+    s.user = user;
+    s.transcript?.authenticated(s.saslMechanism, user);
+  }
 }
 
 export function endSasl(s: SessionCore, reply: Reply): void {

@@ -15,6 +15,7 @@ import type {
   SaslExchange,
   SessionObserver,
   SessionOutput,
+  SessionTranscript,
   Stage,
   StageContext,
   StagePolicy,
@@ -67,7 +68,8 @@ export const BDAT_RECORD = 64 * 1024;
 /** Returned while a stage's decision is a pending promise: the caller stores how to go on (`whenSent`, `whenDecided`). */
 export const PENDING: unique symbol = Symbol('pending decision');
 export type Pending = typeof PENDING;
-export type Decided = { reply: Reply; then: Decision['then'] };
+/** A decision carried out: the reply, what follows it, and (with transcripts on) what decided it. */
+export type Decided = { reply: Reply; then: Decision['then']; by?: string };
 export const SASL_LINE_LIMIT = 12 * 1024;
 export const HTTP_VERBS = new Set(['GET', 'POST', 'PUT', 'HEAD', 'CONNECT', 'OPTIONS', 'DELETE', 'PATCH']);
 export const UNIMPLEMENTED = new Set(['EXPN', 'TURN', 'ETRN', 'ATRN', 'SEND', 'SOML', 'SAML']);
@@ -113,6 +115,7 @@ export class SessionCore {
   bdatTooBig = false;
   chunkRefusal: ChunkRefusal | undefined;
   sasl: SaslExchange | undefined;
+  saslMechanism = '';
   faults: Delivery['faults'] = [];
   /** Records (command lines, message lines, 64 KiB of a BDAT chunk) completed: see `records`. */
   recordCount = 0;
@@ -128,6 +131,11 @@ export class SessionCore {
   stageParameters: EsmtpParameter[] | undefined;
   stageCredentials: SaslCredentials | undefined;
   stageCommand: string | undefined;
+  /**
+   * Set by the server before `start()` when the sink keeps session transcripts; left undefined,
+   * the session pays one property check per command and reply.
+   */
+  transcript: SessionTranscript | undefined;
 
   constructor(
     readonly options: SessionOptions,
@@ -153,6 +161,7 @@ export class SessionCore {
   terminate(reply: Reply): void {
     if (this.mode === 'closed') return;
     this.mode = 'closed';
+    this.transcript?.reply(reply, undefined);
     this.output.push({ type: 'reply', reply }, { type: 'close' });
   }
 
@@ -201,6 +210,7 @@ export class SessionCore {
   /** Carries out a decision: records its fault, queues its delay and connection trouble; `undefined` when it drops the connection. */
   apply(decision: Decision | undefined, proposed: Reply): Decided | undefined {
     if (decision === undefined) return { reply: proposed, then: undefined };
+    const by = this.transcript === undefined ? undefined : decidedBy(decision);
     if (decision.fault !== undefined) {
       // The record keeps the first ones; every firing is still counted and logged by the fault rules.
       if (this.faults.length < MAX_FAULTS_PER_TRANSACTION) this.faults.push(decision.fault);
@@ -214,13 +224,17 @@ export class SessionCore {
     if (decision.stallAfterBytes !== undefined)
       this.output.push({ type: 'stall', afterBytes: decision.stallAfterBytes });
     if (decision.then === 'reset' || decision.then === 'silent-close') {
+      this.transcript?.note(
+        `${decision.then === 'reset' ? 'connection reset' : 'connection closed'} without a reply${by ? ` (${by})` : ''}`,
+      );
       this.mode = 'closed';
       this.output.push({ type: decision.then === 'reset' ? 'reset' : 'close' });
       return undefined;
     }
     const reply = decision.reply ?? proposed;
     // RFC 5321 §3.8: 421 closes the channel, whoever chose it (a policy, an X-Mailhole-Reply header).
-    return { reply, then: reply.code === 421 && decision.then === undefined ? 'close' : decision.then };
+    const then = reply.code === 421 && decision.then === undefined ? 'close' : decision.then;
+    return by === undefined ? { reply, then } : { reply, then, by };
   }
 
   /**
@@ -239,6 +253,7 @@ export class SessionCore {
   send(stage: Stage, decided: Decided | undefined): Reply | undefined {
     if (decided === undefined) return undefined;
     if (decided.reply.code >= 400) this.observer.refused(stage.toUpperCase(), decided.reply, this.connection);
+    this.transcript?.reply(decided.reply, decided.by);
     this.output.push({ type: 'reply', reply: decided.reply });
     this.after(decided.then);
     return decided.reply;
@@ -277,12 +292,14 @@ export class SessionCore {
   }
 
   reply(reply: Reply): void {
+    this.transcript?.reply(reply, undefined);
     this.output.push({ type: 'reply', reply });
   }
 
   /** A command refused for a reason other than bad syntax or sequence (does not count as invalid). */
   refuse(command: string, reply: Reply): void {
     this.observer.refused(command, reply, this.connection);
+    this.transcript?.reply(reply, undefined);
     this.output.push({ type: 'reply', reply });
   }
 
@@ -330,6 +347,22 @@ export class SessionCore {
     this.chunkRefusal = undefined;
     if (this.faults.length > 0) this.faults = [];
   }
+}
+
+export const MASKED = '<masked>';
+
+/** `AUTH PLAIN <secret>` as `AUTH PLAIN <masked>`: a transcript never holds a credential. */
+export function maskAuth(text: string): string {
+  const m = /^(AUTH +\S+) +\S/i.exec(text);
+  return m === null ? text : `${m[1]} ${MASKED}`;
+}
+
+/** What made a decision, in words, for the transcript. */
+function decidedBy(decision: Decision): string | undefined {
+  if (decision.decidedBy !== undefined) return decision.decidedBy;
+  if (decision.fault !== undefined) return `fault rule "${decision.fault.rule}" (${decision.fault.action})`;
+  if (decision.delayMs !== undefined && decision.delayMs > 0) return `delayed ${decision.delayMs} ms`;
+  return 'policy';
 }
 
 /** The command as text, or the reply that refuses it (control bytes, invalid UTF-8). */

@@ -193,6 +193,7 @@ export function finishMessage(
   s.writer = undefined;
   s.headers = undefined;
   s.message = undefined;
+  s.transcript?.note(`message: ${tx.size} octets (${via})`);
   const build = (reply: Reply, accepted: boolean, lmtpReplies?: Delivery['lmtpReplies']): Delivery => {
     const delivery: Delivery = {
       id,
@@ -256,6 +257,7 @@ function messageDecided(
   build: (reply: Reply, accepted: boolean) => Delivery,
 ): void {
   if (decided === undefined) return;
+  s.transcript?.reply(decided.reply, decided.by);
   const delivery = build(decided.reply, isPositive(decided.reply));
   if (!delivery.accepted) s.observer.refused(via, decided.reply, s.connection);
   // Postfix's error limits count "errors without delivering mail": a delivered message starts over.
@@ -297,6 +299,7 @@ function lmtpReplies(
       return false;
     }
     results.push({ address, reply: final.reply });
+    s.transcript?.reply(final.reply, final.by);
     last = { type: 'reply', reply: final.reply };
     s.output.push(last);
     if (final.then !== undefined) {

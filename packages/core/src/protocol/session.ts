@@ -10,6 +10,7 @@ import {
   HTTP_VERBS,
   isAuthCommand,
   isKnownVerb,
+  maskAuth,
   NEED_AUTH,
   PENDING,
   SessionCore,
@@ -94,6 +95,7 @@ export class SmtpSession extends SessionCore {
 
   /** Sends the greeting (RFC 5321 §4.3.1). */
   start(): void {
+    if (this.tls !== undefined) this.transcript?.tls(this.tls);
     const greeting = this.options.lmtp
       ? replies.lmtpGreeting(this.options.hostname)
       : replies.greeting(this.options.hostname);
@@ -183,6 +185,7 @@ export class SmtpSession extends SessionCore {
           pos = result.next;
           this.recordCount++;
           if ('tooLong' in result) {
+            this.transcript?.note(`line longer than ${this.lines.limit} octets, not read`);
             if (this.mode === 'auth') endSasl(this, replies.authTooLong(this.lines.limit));
             else this.invalid('', replies.commandTooLong(this.options.maxCommandLineLength));
           } else if (this.mode === 'auth') {
@@ -206,6 +209,7 @@ export class SmtpSession extends SessionCore {
   /** The connection finished the TLS handshake after STARTTLS: the session starts over (RFC 3207 §4.2). */
   tlsStarted(info: TlsInfo): void {
     this.tls = info;
+    this.transcript?.tls(info);
     // A session ended during the handshake (idle timeout, shutdown) stays ended.
     if (this.mode === 'closed') return;
     this.lines.clear();
@@ -234,6 +238,11 @@ export class SmtpSession extends SessionCore {
 
   private command(line: Buffer): void {
     const text = decodeCommand(line);
+    if (this.transcript !== undefined) {
+      this.transcript.command(
+        typeof text === 'string' ? maskAuth(text) : `<${line.length} octets, not readable as a command>`,
+      );
+    }
     if (typeof text !== 'string') {
       this.invalid('', text);
       return;

@@ -30,6 +30,8 @@ export interface TlsInfo {
   cipher: string;
   /** `starttls` when upgraded in-session, `implicit` when TLS from the first byte (RFC 8314). */
   mode: 'starttls' | 'implicit';
+  /** The name the client asked for with SNI (RFC 6066), when it sent one. */
+  servername?: string;
 }
 
 /** What the session knows of its connection; filled in by the server. */
@@ -114,6 +116,8 @@ export interface Decision {
   stallAfterBytes?: number;
   /** A description of the fault that produced this decision, recorded with the delivery. */
   fault?: FiredFault;
+  /** What made this decision, in words (`mode bounce`, `header X-Mailhole-Mode: bounce`), for the session transcript. */
+  decidedBy?: string;
 }
 
 /** A fault rule that fired, as recorded with the session and the delivery. */
@@ -220,6 +224,23 @@ export interface Delivery {
   headers?: Buffer;
   /** Capture writer that received the octets, when capture is on. */
   writer?: MessageWriter;
+}
+
+/**
+ * Receives the conversation of one session as it happens, when the sink keeps transcripts
+ * (`record/transcript.ts`). AUTH secrets never reach it: the session masks them first.
+ */
+export interface SessionTranscript {
+  /** A command line from the client (SASL responses and AUTH initial responses masked). */
+  command(text: string): void;
+  /** A reply the session sends, and what decided it when a behaviour did. */
+  reply(reply: Reply, decidedBy: string | undefined): void;
+  /** Something that happened between commands: message octets received, TLS established, AUTH result. */
+  note(text: string): void;
+  /** TLS is in force (STARTTLS finished, or implicit TLS). */
+  tls(info: TlsInfo): void;
+  /** AUTH succeeded. */
+  authenticated(mechanism: string, user: string): void;
 }
 
 /** Synchronous notifications from a session; the recorder implements it. */

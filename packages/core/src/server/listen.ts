@@ -9,6 +9,7 @@ import { type SessionOptions, SmtpSession } from '../protocol/session.js';
 import type { ConnectionInfo } from '../protocol/types.js';
 import { CaptureStore } from '../record/capture.js';
 import { Recorder } from '../record/recorder.js';
+import { Transcripts } from '../record/transcript.js';
 import { serverNameFor } from '../tls/server-name.js';
 import { AddressLimit } from './address-limit.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -28,7 +29,9 @@ let sinkCounter = 0;
  * adds the control API on top.
  */
 export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
-  const { tlsFault, clusterShared, ...rest } = options;
+  const { tlsFault, clusterShared, transcripts: transcriptOption, ...rest } = options;
+  const transcripts =
+    transcriptOption === undefined || transcriptOption === false ? undefined : new Transcripts(transcriptOption);
   const resolved = resolveOptions(rest);
   if (tlsFault !== undefined && !['expired', 'wrong-host', 'untrusted', 'handshake'].includes(tlsFault)) {
     throw new TypeError(
@@ -89,6 +92,7 @@ export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
     release: (connection) => {
       hooks?.closed(connection.session.connection);
       capture?.connectionClosed(connection.session.connection.id);
+      transcripts?.closed(connection.session.connection.id);
       recorder.connectionClosed(connection.session.connection, connection.lastSent, false);
       // Last: releasing the final connection lets a pending close() resolve, with the record complete.
       sink?.release(connection);
@@ -181,7 +185,9 @@ export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
       acceptImplicitTls(socket, info);
       return;
     }
-    const connection = new Connection(socket, new SmtpSession(plainSession, info, recorder), host);
+    const session = new SmtpSession(plainSession, info, recorder);
+    if (transcripts !== undefined) session.transcript = transcripts.open(info);
+    const connection = new Connection(socket, session, host);
     sink.adopt(connection);
     connection.start();
   };
@@ -199,12 +205,9 @@ export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
       {
         secured: (tls, tlsInfo) => {
           current.connectionsPending.delete(pending);
-          const connection = new Connection(
-            tls,
-            new SmtpSession(implicitSession, info, recorder, tlsInfo),
-            host,
-            socket,
-          );
+          const session = new SmtpSession(implicitSession, info, recorder, tlsInfo);
+          if (transcripts !== undefined) session.transcript = transcripts.open(info);
+          const connection = new Connection(tls, session, host, socket);
           current.adopt(connection);
           connection.start();
         },
@@ -240,6 +243,7 @@ export async function listenSink(options: EngineOptions = {}): Promise<Sink> {
       resolved.tls === 'implicit' || resolved.tls === 'both' ? await listen(resolved.tlsPort, 'smtps') : undefined;
     sink = new Sink(resolved, recorder, servers, { host: resolved.host, port: plainPort, tlsPort }, ca, servername);
     sink.captureStore = capture;
+    sink.transcripts = transcripts;
     sink.behaviour = behaviour;
   } catch (error) {
     await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r(undefined)))));

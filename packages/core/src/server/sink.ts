@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import type { FaultRules } from '../behaviour/faults.js';
+import type { Mode } from '../behaviour/modes.js';
 import type { SinkBehaviour } from '../behaviour/policy.js';
 import type { ConnectionInfo, FiredFault } from '../protocol/types.js';
 import type { CaptureStore } from '../record/capture.js';
@@ -16,6 +17,7 @@ import type {
   WaitTarget,
 } from '../record/recorder.js';
 import type { DeliveryRecord } from '../record/records.js';
+import type { SessionTranscriptRecord, TranscriptOptions, Transcripts } from '../record/transcript.js';
 import { sinkClosedError } from '../record/wait.js';
 import { writeCaFile } from '../tls/certificates.js';
 import { type ClientTlsOverrides, type ClientTlsSettings, clientTlsSettings } from '../tls/client-settings.js';
@@ -33,6 +35,13 @@ export type { TlsFault } from './secure-context.js';
 export interface EngineOptions extends SinkOptions {
   /** Serve a broken certificate (`expired`, `wrong-host`, `untrusted`) or fail every handshake (`handshake`). */
   tlsFault?: TlsFault;
+  /**
+   * Keep the command/reply transcript of each session (`sink.transcript(connectionId)`, the web
+   * inbox): `true`, or bounds `{ maxBytes, maxSessions }` (16384 characters a session, 1000
+   * sessions by default; past them the middle of a long session, then the oldest finished
+   * sessions, are dropped). Default: on when `api` is on, off otherwise (it costs a little per command).
+   */
+  transcripts?: TranscriptOptions | boolean;
   /** @internal node:cluster workers share one listening socket (`mailhole serve --workers`). */
   clusterShared?: boolean;
 }
@@ -96,6 +105,8 @@ export class Sink implements MailSink<'in-process'> {
   captureStore: CaptureStore | undefined;
   /** @internal the control API, when started with `api` (attached by `startSink` in start.ts) */
   controlApi: AttachedService | undefined;
+  /** @internal session transcripts, when kept (option `transcripts`) */
+  transcripts: Transcripts | undefined;
   /** @internal modes, delays, fault rules and AUTH, built from the options */
   behaviour!: SinkBehaviour;
 
@@ -151,6 +162,36 @@ export class Sink implements MailSink<'in-process'> {
   /** Base URL of the control API (`http://127.0.0.1:<port>`), when started with `api`. */
   get apiUrl(): string | undefined {
     return this.controlApi?.url;
+  }
+
+  /**
+   * URL of the web inbox (`<apiUrl>/`), when started with `api`: open it in a browser to watch
+   * deliveries and their sessions live.
+   *
+   * @example const sink = await startSink({ api: true, capture: 'full' }); console.log(sink.inboxUrl);
+   */
+  get inboxUrl(): string | undefined {
+    return this.controlApi === undefined ? undefined : `${this.controlApi.url}/`;
+  }
+
+  /**
+   * The command/reply transcript of a session, by connection id (`record.connectionId`), when
+   * transcripts are kept (option `transcripts`, on with `api`).
+   *
+   * @example const t = sink.transcript(sink.deliveries()[0].connectionId); console.log(t?.tls?.protocol);
+   */
+  transcript(connectionId: number): SessionTranscriptRecord | undefined {
+    return this.transcripts?.get(connectionId);
+  }
+
+  /**
+   * Switches the sink-wide mode (`accept`, `bounce`, `random`) while it runs; the next final reply
+   * follows it. Listeners given their own mode keep it.
+   *
+   * @example sink.setMode('bounce'); sink.setMode('random', 0.8);
+   */
+  setMode(mode: Mode, acceptRatio?: number): void {
+    this.behaviour.setMode(mode, acceptRatio);
   }
 
   /**
@@ -210,6 +251,7 @@ export class Sink implements MailSink<'in-process'> {
   reset(): void {
     this.recorder.reset();
     this.captureStore?.clear();
+    this.transcripts?.clear();
   }
 
   /** A human-readable report of what the sink saw (for failing assertions). */

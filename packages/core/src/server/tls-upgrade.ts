@@ -56,11 +56,14 @@ export function upgradeToTls(
     plain.removeListener('close', fail);
     secure.removeListener('timeout', fail);
     secure.setTimeout(0);
-    on.secured(secure, {
+    const info: TlsInfo = {
       protocol: secure.getProtocol() ?? 'unknown',
       cipher: secure.getCipher()?.name ?? 'unknown',
       mode,
-    });
+    };
+    // The name the client asked for with SNI (RFC 6066), shown in transcripts and records.
+    if (typeof secure.servername === 'string' && secure.servername !== '') info.servername = secure.servername;
+    on.secured(secure, info);
   });
   return secure;
 }
