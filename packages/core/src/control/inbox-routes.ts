@@ -4,6 +4,7 @@ import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timer
 import type { URL } from 'node:url';
 import { MODES, type Mode } from '../behaviour/modes.js';
 import type { DeliveryRecord } from '../record/records.js';
+import { HttpError, readBody } from './api-http.js';
 import { INBOX_PAGE, INBOX_SCRIPT_SOURCE } from './inbox/assets.generated.js';
 import {
   type InboxOutcome,
@@ -34,7 +35,6 @@ const MAX_BATCH = 200;
 const BATCH_MS = 100;
 const STATS_MS = 1000;
 const HEARTBEAT_MS = 15_000;
-const MAX_MODE_BODY = 4096;
 const PAGE = Buffer.from(INBOX_PAGE, 'utf8');
 
 const PATHS = '/api/inbox/deliveries, /api/inbox/events, /api/sessions/:connectionId, /api/mode';
@@ -67,15 +67,6 @@ const PAGE_HEADERS: Record<string, string> = {
   'Cache-Control': 'no-cache',
 };
 
-class InboxError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * The web inbox's part of the control API: the page (`/`, `/inbox/*`), a paged list
  * (`/api/inbox/deliveries`), a live feed (`/api/inbox/events`, server-sent events), session
@@ -89,7 +80,7 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
 
   const records = (): DeliveryRecord[] => {
     const why = target.recordsUnavailable();
-    if (why !== undefined) throw new InboxError(409, why);
+    if (why !== undefined) throw new HttpError(409, why);
     return target.deliveries({ includeRejected: true });
   };
 
@@ -97,7 +88,7 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
     const params = url.searchParams;
     for (const key of params.keys()) {
       if (!['offset', 'limit', 'q', 'outcome', 'to', 'from', 'subject'].includes(key)) {
-        throw new InboxError(
+        throw new HttpError(
           400,
           `unknown query parameter "${key}" (known: offset, limit, q, outcome, to, from, subject)`,
         );
@@ -107,7 +98,7 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
     const limit = whole(params.get('limit'), 'limit', 0, MAX_PAGE, 100);
     const outcome = params.get('outcome') ?? undefined;
     if (outcome !== undefined && outcome !== '' && !['accepted', 'deferred', 'bounced'].includes(outcome)) {
-      throw new InboxError(400, `outcome must be accepted, deferred or bounced, got ${JSON.stringify(outcome)}`);
+      throw new HttpError(400, `outcome must be accepted, deferred or bounced, got ${JSON.stringify(outcome)}`);
     }
     const query: InboxQuery = {};
     for (const key of ['q', 'to', 'from', 'subject'] as const) {
@@ -120,7 +111,7 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
 
   const events = (req: IncomingMessage, res: ServerResponse): void => {
     if (streams >= MAX_STREAMS) {
-      throw new InboxError(503, `too many live inbox streams (${MAX_STREAMS}): close other inbox tabs`);
+      throw new HttpError(503, `too many live inbox streams (${MAX_STREAMS}): close other inbox tabs`);
     }
     streams++;
     res.writeHead(200, {
@@ -178,17 +169,17 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
   const session = (encoded: string): unknown => {
     const id = Number(encoded);
     if (!/^\d{1,15}$/.test(encoded) || !Number.isSafeInteger(id)) {
-      throw new InboxError(400, `session id ${JSON.stringify(encoded)} must be a connection id (record.connectionId)`);
+      throw new HttpError(400, `session id ${JSON.stringify(encoded)} must be a connection id (record.connectionId)`);
     }
     const why =
       target.transcriptsUnavailable?.() ??
       (target.transcript
         ? undefined
         : 'session transcripts are not kept here: each worker of "mailhole serve --workers" has its own');
-    if (why !== undefined) throw new InboxError(409, why);
+    if (why !== undefined) throw new HttpError(409, why);
     const transcript = target.transcript?.(id);
     if (transcript === undefined) {
-      throw new InboxError(
+      throw new HttpError(
         404,
         `no transcript of session ${id}: it was dropped to stay within transcripts.maxSessions, cleared, or never existed`,
       );
@@ -198,22 +189,23 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
 
   const setMode = async (req: IncomingMessage): Promise<unknown> => {
     if (target.setMode === undefined) {
-      throw new InboxError(
+      throw new HttpError(
         409,
         'the mode cannot be switched here: each worker of "mailhole serve --workers" has its own',
       );
     }
-    const body = await readJson(req);
+    // An empty body is answered like one without a mode.
+    const body = (await readBody(req)) ?? {};
     const mode = body.mode;
     const acceptRatio = body.acceptRatio;
     if (typeof mode !== 'string' || !(MODES as readonly string[]).includes(mode)) {
-      throw new InboxError(
+      throw new HttpError(
         400,
         `POST /api/mode needs {"mode": "accept" | "bounce" | "random"}, got ${JSON.stringify(mode)}`,
       );
     }
     if (acceptRatio !== undefined && (typeof acceptRatio !== 'number' || !(acceptRatio >= 0 && acceptRatio <= 1))) {
-      throw new InboxError(400, `acceptRatio must be a number from 0 to 1, got ${JSON.stringify(acceptRatio)}`);
+      throw new HttpError(400, `acceptRatio must be a number from 0 to 1, got ${JSON.stringify(acceptRatio)}`);
     }
     target.setMode(mode as Mode, acceptRatio as number | undefined);
     const options = target.info().options;
@@ -275,7 +267,7 @@ export function inboxRoutes(target: ControlTarget): InboxRoutes {
           res.destroy();
           return true;
         }
-        if (error instanceof InboxError) sendJson(res, error.status, { error: error.message, status: error.status });
+        if (error instanceof HttpError) sendJson(res, error.status, { error: error.message, status: error.status });
         else if (error instanceof URIError)
           sendJson(res, 400, { error: `${path} is not valid percent-encoding`, status: 400 });
         else throw error;
@@ -289,36 +281,9 @@ function whole(text: string | null, name: string, min: number, max: number, fall
   if (text === null || text === '') return fallback;
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InboxError(400, `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    throw new HttpError(400, `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
   }
   return value;
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
-    req.resume();
-    throw new InboxError(415, 'the request body must be JSON (Content-Type: application/json)');
-  }
-  const parts: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > MAX_MODE_BODY) {
-      req.resume();
-      throw new InboxError(413, `request body too large: more than ${MAX_MODE_BODY} octets`);
-    }
-    parts.push(chunk);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.concat(parts).toString('utf8'));
-  } catch (error) {
-    throw new InboxError(400, `the request body is not valid JSON: ${(error as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InboxError(400, 'the request body must be a JSON object');
-  }
-  return value as Record<string, unknown>;
 }
 
 function sendJson(res: ServerResponse, status: number, json: unknown, headers: Record<string, string> = {}): void {
