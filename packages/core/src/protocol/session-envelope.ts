@@ -7,6 +7,20 @@ import type { BodyType, Recipient, Transaction } from './types.js';
 // The envelope commands: MAIL FROM with its ESMTP parameters (SIZE, BODY, SMTPUTF8, RET, ENVID,
 // AUTH), and RCPT TO with NOTIFY and ORCPT (RFC 5321, 1870, 6152, 6531, 3461).
 
+/** An empty transaction: the one shape MAIL (and lenient RCPT) opens. */
+function newTransaction(sender: string, parameters: EsmtpParameter[]): Transaction {
+  return {
+    sender,
+    recipients: [],
+    rejectedRecipients: [],
+    rejectedRecipientsOmitted: 0,
+    body: '7BIT',
+    smtputf8: false,
+    size: 0,
+    parameters,
+  };
+}
+
 export function mail(s: SessionCore, args: string): void {
   if (!s.greeted && !s.options.lenient) return s.invalid('MAIL', replies.heloFirst);
   if (s.transaction !== undefined) {
@@ -21,16 +35,7 @@ export function mail(s: SessionCore, args: string): void {
   const params = parseParameters(parsed.path.rest);
   if (typeof params === 'string') return s.invalid('MAIL', replies.badParameter(params));
 
-  const tx: Transaction = {
-    sender: parsed.path.address,
-    recipients: [],
-    rejectedRecipients: [],
-    rejectedRecipientsOmitted: 0,
-    body: '7BIT',
-    smtputf8: false,
-    size: 0,
-    parameters: params,
-  };
+  const tx = newTransaction(parsed.path.address, params);
   for (const p of params) {
     const problem = mailParameter(s, tx, p);
     if (problem !== undefined) {
@@ -111,16 +116,8 @@ export function rcpt(s: SessionCore, args: string): void {
   if (!s.greeted && !s.options.lenient) return s.invalid('RCPT', replies.heloFirst);
   if (s.transaction === undefined) {
     if (!s.options.lenient) return s.invalid('RCPT', replies.mailFirst);
-    s.transaction = {
-      sender: '',
-      recipients: [],
-      rejectedRecipients: [],
-      rejectedRecipientsOmitted: 0,
-      body: '7BIT',
-      smtputf8: false,
-      size: 0,
-      parameters: [],
-    };
+    // Lenient mode: RCPT without MAIL opens a transaction with the null sender, as the black-hole MTA did.
+    s.transaction = newTransaction('', []);
     s.observer.transactionStarted(s.transaction, s.connection);
   }
   const tx = s.transaction;
